@@ -1,0 +1,148 @@
+/**
+ * The normalized, validated server options every actor reads. The TOML loader
+ * (`config/load.ts`) and the embedding API both produce this shape; nothing
+ * downstream ever sees raw TOML. Durations are milliseconds, sizes are bytes.
+ *
+ * @module
+ */
+
+/** One allow/deny pair, as in nats-server's `permissions.publish` / `.subscribe`. */
+export interface SubjectPermissionOptions {
+  allow?: string[];
+  deny?: string[];
+}
+
+/** nats-server's `allow_responses`: reply permission for request handlers. */
+export interface ResponsePermissionOptions {
+  /** Number of replies allowed per request (nats-server default 1). */
+  maxMsgs: number;
+  /** How long the reply permission lives (nats-server default 2 minutes). */
+  expiresMs: number;
+}
+
+export interface PermissionsOptions {
+  publish?: SubjectPermissionOptions;
+  subscribe?: SubjectPermissionOptions;
+  allowResponses?: ResponsePermissionOptions;
+}
+
+/** A user that may authenticate, bound to one account. */
+export interface UserOptions {
+  /** Set for user/password users. */
+  user?: string;
+  /** Plain text or a bcrypt hash (`$2a$`, `$2b$`, `$2y$`). */
+  password?: string;
+  /** Public user nkey (starts with `U`) for nkey users. */
+  nkey?: string;
+  /** Account name the user binds to (`$G` unless declared under an account). */
+  account: string;
+  permissions?: PermissionsOptions;
+}
+
+export interface AccountOptions {
+  name: string;
+  users: UserOptions[];
+}
+
+/** Client authorization for the default account (`[authorization]`). */
+export interface AuthorizationOptions {
+  token?: string;
+  /** Users from `users = [...]` plus the singleton `user`/`password` pair. */
+  users: UserOptions[];
+  /** Permissions applied to users that have none of their own. */
+  defaultPermissions?: PermissionsOptions;
+  timeoutMs?: number;
+}
+
+export interface TlsOptions {
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  insecure?: boolean;
+  verify?: boolean;
+  verifyAndMap?: boolean;
+  timeoutMs?: number;
+  handshakeFirst?: boolean;
+  cipherSuites?: string[];
+  curvePreferences?: string[];
+}
+
+export interface CompressionOptions {
+  mode: string;
+  rttThresholdsMs?: number[];
+}
+
+export interface LeafAuthorizationOptions {
+  user?: string;
+  password?: string;
+  account?: string;
+  nkey?: string;
+  timeoutMs?: number;
+  users: { user: string; password: string; account?: string }[];
+}
+
+export interface RemoteOptions {
+  urls: string[];
+  account?: string;
+  noRandomize: boolean;
+  denyImports: string[];
+  denyExports: string[];
+  credentials?: string;
+  nkey?: string;
+  firstInfoTimeoutMs: number;
+  hub: boolean;
+  wsCompression: boolean;
+  wsNoMasking: boolean;
+  compression?: CompressionOptions;
+  tls?: TlsOptions;
+}
+
+export interface LeafnodeOptions {
+  host: string;
+  port: number;
+  advertise?: string;
+  noAdvertise: boolean;
+  reconnectMs: number;
+  compression?: CompressionOptions;
+  tls?: TlsOptions;
+  authorization?: LeafAuthorizationOptions;
+  remotes: RemoteOptions[];
+}
+
+export interface WebsocketOptions {
+  host: string;
+  port: number;
+  noTls: boolean;
+  compression: boolean;
+  sameOrigin: boolean;
+  allowedOrigins: string[];
+  tls?: TlsOptions;
+}
+
+export interface ServerOptions {
+  /** Path of the config file these options came from, if any. */
+  configFile?: string;
+  serverName: string;
+  host: string;
+  port: number;
+  httpPort?: number;
+  maxPayload: number;
+  maxControlLine: number;
+  maxConnections: number;
+  /** Outbound bytes a connection may have queued before it is a slow consumer. */
+  maxPending: number;
+  pingIntervalMs: number;
+  pingMax: number;
+  writeDeadlineMs: number;
+  /** Auth timeout for clients (nats-server: 2s, or the authorization block's `timeout`). */
+  authTimeoutMs: number;
+  noAuthUser?: string;
+  authorization?: AuthorizationOptions;
+  /** Declared accounts by name; `$G` is always present implicitly. */
+  accounts: Record<string, AccountOptions>;
+  leafnodes: LeafnodeOptions;
+  websocket?: WebsocketOptions;
+  tls?: TlsOptions;
+  debug: boolean;
+  trace: boolean;
+}
