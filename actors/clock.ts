@@ -87,7 +87,9 @@ export class FakeClock implements Clock {
     for (;;) {
       let next: PendingTimer | undefined;
       for (const t of this.#timers) {
-        if (t.due <= target && (!next || t.due < next.due || (t.due === next.due && t.id < next.id))) {
+        if (
+          t.due <= target && (!next || t.due < next.due || (t.due === next.due && t.id < next.id))
+        ) {
           next = t;
         }
       }

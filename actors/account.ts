@@ -1,0 +1,105 @@
+/**
+ * An account: an isolated subject space. It owns the subscription index and
+ * routes each published message to the chosen subscriptions (all plain
+ * subscribers, one random member per queue group).
+ *
+ * @module
+ */
+import { Actor, type ActorOptions } from "./actor.ts";
+import { pickQueueMember, SubscriptionIndex } from "../protocol/sublist.ts";
+import type { DeliveryTarget, Subscription } from "./subscription.ts";
+
+export type AccountMessage =
+  | { kind: "subscribe"; sub: Subscription }
+  | { kind: "unsubscribe"; sub: Subscription; max?: number }
+  | {
+    kind: "publish";
+    from: DeliveryTarget;
+    subject: string;
+    reply?: string;
+    headerSize: number;
+    message: Uint8Array;
+    /** Publisher asked for a 503 status when nobody is listening (CONNECT no_responders). */
+    noResponders: boolean;
+  }
+  | { kind: "forget"; subs: Subscription[] }
+  /** Answered with `pong` once everything told before it has been routed. */
+  | { kind: "barrier"; from: DeliveryTarget };
+
+/** The status message nats-server sends for a request with no responders. */
+const NO_RESPONDERS = new TextEncoder().encode("NATS/1.0 503\r\n\r\n");
+
+export class AccountActor extends Actor<AccountMessage> {
+  readonly accountName: string;
+  readonly index = new SubscriptionIndex<Subscription>();
+
+  constructor(accountName: string, options: Omit<ActorOptions, "name">) {
+    super({ ...options, name: `account ${accountName}` });
+    this.accountName = accountName;
+  }
+
+  /** Number of subscriptions in this account. */
+  get subscriptionCount(): number {
+    return this.index.size;
+  }
+
+  protected receive(msg: AccountMessage): void {
+    switch (msg.kind) {
+      case "subscribe":
+        this.index.insert(msg.sub);
+        return;
+      case "unsubscribe":
+        if (msg.max !== undefined && msg.max > msg.sub.delivered) msg.sub.max = msg.max;
+        else this.index.remove(msg.sub);
+        return;
+      case "forget":
+        for (const sub of msg.subs) this.index.remove(sub);
+        return;
+      case "publish":
+        this.#route(msg);
+        return;
+      case "barrier":
+        msg.from.tell({ kind: "pong" });
+        return;
+    }
+  }
+
+  #route(msg: AccountMessage & { kind: "publish" }): void {
+    const result = this.index.match(msg.subject);
+    let delivered = 0;
+    for (const sub of result.plain) {
+      if (!msg.from.echo && sub.target === msg.from) continue;
+      this.#deliver(sub, msg.subject, msg.reply, msg.headerSize, msg.message);
+      delivered++;
+    }
+    for (const group of result.queues) {
+      const sub = pickQueueMember(group);
+      this.#deliver(sub, msg.subject, msg.reply, msg.headerSize, msg.message);
+      delivered++;
+    }
+    if (delivered === 0 && msg.noResponders && msg.reply) this.#noResponders(msg.from, msg.reply);
+  }
+
+  #deliver(
+    sub: Subscription,
+    subject: string,
+    reply: string | undefined,
+    headerSize: number,
+    message: Uint8Array,
+  ): void {
+    sub.target.tell({ kind: "deliver", sub, subject, reply, headerSize, message });
+    sub.delivered++;
+    if (sub.max !== undefined && sub.delivered >= sub.max) {
+      this.index.remove(sub);
+      sub.target.tell({ kind: "subscriptionEnded", sub });
+    }
+  }
+
+  /** Answers the requester itself on its reply subject, as nats-server does. */
+  #noResponders(requester: DeliveryTarget, reply: string): void {
+    for (const sub of this.index.match(reply).plain) {
+      if (sub.target !== requester) continue;
+      this.#deliver(sub, reply, undefined, NO_RESPONDERS.length, NO_RESPONDERS);
+    }
+  }
+}

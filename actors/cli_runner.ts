@@ -1,0 +1,97 @@
+/**
+ * The `canopy` command: parse flags, load and validate the configuration
+ * before any port opens, run the server until SIGINT/SIGTERM, exit cleanly.
+ *
+ * @module
+ */
+import {
+  applyCliOverrides,
+  CliError,
+  ConfigError,
+  defaultOptions,
+  loadConfigFile,
+  parseCli,
+} from "../config/mod.ts";
+import type { ServerOptions } from "../config/options.ts";
+import { CANOPY_VERSION, NATS_COMPAT_VERSION } from "../protocol/info.ts";
+import { startServer } from "./server_handle.ts";
+
+/** Runs the CLI and resolves with the process exit code. */
+export async function runCli(args: string[]): Promise<number> {
+  let options: ServerOptions;
+  let command;
+  try {
+    command = parseCli(args);
+    if (command.kind === "help") {
+      console.log(command.text);
+      return 0;
+    }
+    if (command.kind === "version") {
+      console.log(`canopy: v${CANOPY_VERSION} (nats-server ${NATS_COMPAT_VERSION} protocol)`);
+      return 0;
+    }
+    options = command.configFile
+      ? await loadConfigFile(command.configFile, command.overrides)
+      : applyCliOverrides(defaultOptions(), command.overrides);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof CliError) {
+      console.error(`canopy: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
+      console.error(`canopy: ${(error as Error).message}`);
+      return 1;
+    }
+    throw error;
+  }
+  if (command.kind === "check") {
+    console.log(describeEffectiveConfig(options));
+    return 0;
+  }
+  let server;
+  try {
+    server = await startServer(options);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied) {
+      console.error(`canopy: cannot listen on ${options.host}:${options.port}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      server.close().then(resolve);
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+  return 0;
+}
+
+/** The `--check` report: what would run, with every default made explicit. */
+export function describeEffectiveConfig(options: ServerOptions): string {
+  const lines = [
+    `configuration ${options.configFile ?? "(defaults)"} is valid`,
+    `server_name: ${options.serverName}`,
+    `client listener: ${options.host}:${options.port}`,
+    `limits: max_payload=${options.maxPayload} max_control_line=${options.maxControlLine} ` +
+    `max_connections=${options.maxConnections} max_pending=${options.maxPending}`,
+    `liveness: ping_interval=${options.pingIntervalMs}ms ping_max=${options.pingMax} ` +
+    `write_deadline=${options.writeDeadlineMs}ms auth_timeout=${options.authTimeoutMs}ms`,
+  ];
+  const auth = options.authorization;
+  if (auth?.token) lines.push("authorization: token");
+  for (const account of ["$G", ...Object.keys(options.accounts).filter((a) => a !== "$G")]) {
+    const users = options.accounts[account]?.users ?? (account === "$G" ? auth?.users ?? [] : []);
+    lines.push(`account ${account}: ${users.length} user(s)`);
+    for (const u of users) {
+      const who = u.nkey ? `nkey ${u.nkey}` : `user ${u.user}`;
+      const perms = u.permissions ? ` permissions=${JSON.stringify(u.permissions)}` : "";
+      lines.push(`  ${who}${perms}`);
+    }
+  }
+  if (options.noAuthUser) lines.push(`no_auth_user: ${options.noAuthUser}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,524 @@
+/**
+ * One NATS client connection as an actor: it parses what the client sends,
+ * enforces auth, permissions and limits, hands publishes to its account and
+ * writes deliveries into one coalesced output buffer.
+ *
+ * @module
+ */
+import { Actor, type StopReason, type Supervisor } from "./actor.ts";
+import type { AccountActor } from "./account.ts";
+import type { Clock, TimerId } from "./clock.ts";
+import type { Logger } from "./logger.ts";
+import { Outbound, type WriteFailure } from "./outbound.ts";
+import type {
+  DeliverMessage,
+  DeliveryTarget,
+  PongMessage,
+  Subscription,
+  SubscriptionEndedMessage,
+} from "./subscription.ts";
+import type { Transport } from "./transport.ts";
+import type { ServerOptions } from "../config/options.ts";
+import type { AuthVerdict, ClientAuthenticator } from "../protocol/client_auth.ts";
+import { type ConnectOptions, parseConnect, type ServerInfo } from "../protocol/info.ts";
+import { Parser } from "../protocol/parser.ts";
+import type { Op } from "../protocol/ops.ts";
+import { ProtocolError } from "../protocol/protocol_error.ts";
+import {
+  encodeErr,
+  encodeInfo,
+  hmsgHeaderLength,
+  msgHeaderLength,
+  OK,
+  PING,
+  PONG,
+  writeHmsgHeader,
+  writeMsgHeader,
+} from "../protocol/encoder.ts";
+import {
+  Permissions,
+  publishViolation,
+  subscribeViolation,
+  SYSTEM_QUEUE_GROUP,
+} from "../protocol/permissions.ts";
+import { isValidQueueName, isValidSubject, publishSubjectError } from "../protocol/subject.ts";
+import { ERR } from "../protocol/errors.ts";
+
+export type ClientMessage =
+  | { kind: "received"; data: Uint8Array }
+  | { kind: "readEnded"; error?: unknown }
+  | DeliverMessage
+  | SubscriptionEndedMessage
+  | PongMessage
+  | { kind: "authenticated"; verdict: AuthVerdict }
+  | { kind: "authTimeout" }
+  | { kind: "pingTimer" }
+  | { kind: "writeFailed"; failure: WriteFailure }
+  | { kind: "close"; reason: string; errText?: string };
+
+/** What a connection needs from the server around it. */
+export interface ClientEnvironment {
+  options: ServerOptions;
+  clock: Clock;
+  logger: Logger;
+  authenticator: ClientAuthenticator;
+  /** The server-wide INFO; the connection adds its own client fields. */
+  info: Omit<ServerInfo, "client_id" | "client_ip" | "nonce">;
+  /** Looks up an account actor by name. */
+  account(name: string): AccountActor | undefined;
+  /** Told once when the connection has fully closed. */
+  closed(connection: ClientConnection, reason: string): void;
+  supervisor: Supervisor;
+  nonce(): string;
+}
+
+type State = "connecting" | "authenticating" | "open" | "closing";
+
+const CRLF_LENGTH = 2;
+/** Read buffers start small so idle connections pin little memory (runtime facts §1). */
+const MIN_READ_BUFFER = 4 * 1024;
+const MAX_READ_BUFFER = 64 * 1024;
+/** How long a closing connection may take to flush its final `-ERR`. */
+const CLOSE_FLUSH_MS = 500;
+
+export class ClientConnection extends Actor<ClientMessage> implements DeliveryTarget {
+  readonly cid: number;
+  echo = true;
+  readonly transport: Transport;
+  readonly startedAt: number;
+  /** Set once the client is authenticated. */
+  account?: AccountActor;
+  user?: string;
+  clientName?: string;
+  inMsgs = 0;
+  outMsgs = 0;
+  inBytes = 0;
+  outBytes = 0;
+
+  #env: ClientEnvironment;
+  #parser: Parser;
+  #out: Outbound;
+  #state: State = "connecting";
+  #connect: ConnectOptions = {};
+  #verbose = false;
+  #pedantic = false;
+  #headers = false;
+  #noResponders = false;
+  #nonce?: string;
+  #subs = new Map<string, Subscription>();
+  #perms?: Permissions;
+  /** Ops that arrived after CONNECT while credentials were still being checked. */
+  #heldOps: Op[] = [];
+  #authTimer?: TimerId;
+  #pingTimer?: TimerId;
+  #pingsOut = 0;
+  #closeReason = "";
+
+  constructor(cid: number, transport: Transport, env: ClientEnvironment) {
+    super({ name: `cid:${cid}`, supervisor: env.supervisor });
+    this.cid = cid;
+    this.transport = transport;
+    this.#env = env;
+    this.startedAt = env.clock.now();
+    const { options } = env;
+    this.#parser = new Parser({
+      role: "server",
+      maxControlLine: options.maxControlLine,
+      maxPayload: options.maxPayload,
+      onOp: (op) => this.#onOp(op),
+    });
+    this.#out = new Outbound({
+      transport,
+      clock: env.clock,
+      writeDeadlineMs: options.writeDeadlineMs,
+      onFailure: (failure) => this.tell({ kind: "writeFailed", failure }),
+    });
+  }
+
+  /** Sends INFO, arms the auth timer and starts reading. */
+  start(): void {
+    const { authenticator, clock, options } = this.#env;
+    const info: ServerInfo = {
+      ...this.#env.info,
+      client_id: this.cid,
+      client_ip: this.transport.remoteHost,
+    };
+    if (authenticator.authRequired) info.auth_required = true;
+    if (authenticator.nonceRequired) info.nonce = this.#nonce = this.#env.nonce();
+    this.#out.append(encodeInfo(info));
+    this.#out.flush();
+    this.#authTimer = clock.setTimeout(
+      () => this.tell({ kind: "authTimeout" }),
+      options.authTimeoutMs,
+    );
+    this.#armPing();
+    this.#readLoop();
+  }
+
+  get subscriptionCount(): number {
+    return this.#subs.size;
+  }
+
+  get pendingBytes(): number {
+    return this.#out.pending;
+  }
+
+  /** The subscriptions of this connection, for monitoring. */
+  subscriptions(): Iterable<Subscription> {
+    return this.#subs.values();
+  }
+
+  async #readLoop(): Promise<void> {
+    let size = MIN_READ_BUFFER;
+    try {
+      for (;;) {
+        // A fresh buffer per read: parsed payloads are zero-copy views into it
+        // and may still sit in other actors' mailboxes.
+        const buffer = new Uint8Array(size);
+        const n = await this.transport.read(buffer);
+        if (n === null) break;
+        if (this.isStopped) return;
+        if (n === size && size < MAX_READ_BUFFER) size *= 2;
+        else if (n < size / 4 && size > MIN_READ_BUFFER) size /= 2;
+        this.tell({ kind: "received", data: buffer.subarray(0, n) });
+      }
+      this.tell({ kind: "readEnded" });
+    } catch (error) {
+      this.tell({ kind: "readEnded", error });
+    }
+  }
+
+  protected receive(msg: ClientMessage): void {
+    switch (msg.kind) {
+      case "received":
+        return this.#received(msg.data);
+      case "deliver":
+        return this.#deliver(msg);
+      case "pong":
+        if (this.#state !== "closing") this.#out.append(PONG);
+        return;
+      case "subscriptionEnded":
+        if (this.#subs.get(msg.sub.sid) === msg.sub) this.#subs.delete(msg.sub.sid);
+        return;
+      case "authenticated":
+        return this.#authenticated(msg.verdict);
+      case "authTimeout":
+        if (this.#state === "connecting" || this.#state === "authenticating") {
+          this.#close("Authentication Timeout", ERR.authenticationTimeout);
+        }
+        return;
+      case "pingTimer":
+        return this.#pingTimerFired();
+      case "readEnded":
+        return this.#close(msg.error ? "Read Error" : "Client Closed");
+      case "writeFailed":
+        if (msg.failure.kind === "deadline") {
+          this.#env.logger.warn(
+            `${this.#label()} - Slow Consumer Detected: WriteDeadline of ${this.#env.options.writeDeadlineMs}ms exceeded`,
+          );
+          return this.#close("Slow Consumer (Write Deadline)");
+        }
+        return this.#close("Write Error");
+      case "close":
+        return this.#close(msg.reason, msg.errText);
+    }
+  }
+
+  protected override afterBatch(): void {
+    this.#out.flush();
+  }
+
+  protected override onOverflow(): void {
+    // The mailbox bound is the connection's inbound queue limit: treat it like
+    // a slow consumer rather than queue without end.
+    queueMicrotask(() => this.#close("Slow Consumer (Mailbox Full)"));
+  }
+
+  #received(data: Uint8Array): void {
+    if (this.#state === "closing") return;
+    this.inBytes += data.length;
+    try {
+      this.#parser.feed(data);
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        this.#env.logger.error(`${this.#label()} - Client parser ERROR: ${error.message}`);
+        if (error.close) return this.#close("Protocol Violation", error.errText);
+        if (error.errText) this.#sendErr(error.errText);
+        return;
+      }
+      throw error;
+    }
+  }
+
+  #onOp(op: Op): void {
+    if (this.#state === "closing") return;
+    if (this.#state === "authenticating") {
+      this.#heldOps.push(op);
+      return;
+    }
+    if (
+      this.#state === "connecting" && op.kind !== "CONNECT" && this.#env.authenticator.authRequired
+    ) {
+      return this.#close("Authorization Violation", ERR.authorizationViolation);
+    }
+    switch (op.kind) {
+      case "CONNECT":
+        return this.#onConnect(op.json);
+      case "PUB":
+        return this.#onPub(op.subject, op.reply, 0, op.payload);
+      case "HPUB":
+        if (!this.#headers) return this.#close("Protocol Violation", ERR.unknownProtocolOperation);
+        return this.#onPub(op.subject, op.reply, op.headerSize, op.message);
+      case "SUB":
+        return this.#onSub(op.subject, op.queue, op.sid);
+      case "UNSUB":
+        return this.#onUnsub(op.sid, op.max);
+      case "PING":
+        // A PONG promises that everything sent before the PING was processed,
+        // so it waits behind this connection's publishes in the account.
+        if (this.account) this.account.tell({ kind: "barrier", from: this });
+        else this.#out.append(PONG);
+        return;
+      case "PONG":
+        this.#pingsOut = 0;
+        return;
+      case "OK":
+      case "ERR":
+      case "INFO":
+        return;
+      default:
+        return this.#close("Protocol Violation", ERR.unknownProtocolOperation);
+    }
+  }
+
+  #onConnect(json: string): void {
+    if (this.#state !== "connecting") return; // a second CONNECT changes nothing, as in nats-server
+    let connect: ConnectOptions;
+    try {
+      connect = parseConnect(json);
+    } catch {
+      return this.#close("Protocol Violation", ERR.unknownProtocolOperation);
+    }
+    this.#connect = connect;
+    this.#verbose = connect.verbose === true;
+    this.#pedantic = connect.pedantic === true;
+    this.#headers = connect.headers === true;
+    this.#noResponders = connect.no_responders === true && this.#headers;
+    this.echo = connect.echo !== false;
+    this.clientName = connect.name;
+    this.#state = "authenticating";
+    this.#env.authenticator.authenticate(connect, this.#nonce).then(
+      (verdict) => this.tell({ kind: "authenticated", verdict }),
+      (error) =>
+        this.tell({ kind: "authenticated", verdict: { ok: false, reason: String(error) } }),
+    );
+  }
+
+  #authenticated(verdict: AuthVerdict): void {
+    if (this.#state !== "authenticating") return;
+    if (!verdict.ok) {
+      this.#env.logger.error(`${this.#label()} - authentication error: ${verdict.reason}`);
+      return this.#close("Authentication Failure", ERR.authorizationViolation);
+    }
+    const account = this.#env.account(verdict.identity.account);
+    if (!account) {
+      this.#env.logger.error(
+        `${this.#label()} - account "${verdict.identity.account}" does not exist`,
+      );
+      return this.#close("Authentication Failure", ERR.authorizationViolation);
+    }
+    this.account = account;
+    this.user = verdict.identity.user;
+    const clock = this.#env.clock;
+    this.#perms = Permissions.compile(verdict.identity.permissions, { now: () => clock.now() });
+    if (this.#authTimer !== undefined) this.#env.clock.clearTimeout(this.#authTimer);
+    this.#state = "open";
+    this.#env.logger.debug(
+      `${this.#label()} - Client connection created (account ${account.accountName}${
+        this.user ? `, user ${this.user}` : ""
+      })`,
+    );
+    if (this.#verbose) this.#out.append(OK);
+    const held = this.#heldOps;
+    this.#heldOps = [];
+    for (const op of held) this.#onOp(op);
+  }
+
+  #onPub(subject: string, reply: string | undefined, headerSize: number, message: Uint8Array) {
+    const account = this.#requireAccount();
+    if (!account) return;
+    if (this.#pedantic) {
+      // nats-server reports a bad subject to a pedantic client yet still routes the message.
+      const problem = publishSubjectError(subject, { pedantic: true });
+      if (problem) this.#sendErr(problem);
+    }
+    if (this.#perms && !this.#perms.canPublish(subject)) {
+      this.#env.logger.error(`${this.#label()} - ${publishViolation(subject)}`);
+      this.#sendErr(publishViolation(subject));
+      return;
+    }
+    this.inMsgs++;
+    account.tell({
+      kind: "publish",
+      from: this,
+      subject,
+      reply,
+      headerSize,
+      message,
+      noResponders: this.#noResponders,
+    });
+    if (this.#verbose) this.#out.append(OK);
+  }
+
+  #onSub(subject: string, queue: string | undefined, sid: string): void {
+    const account = this.#requireAccount();
+    if (!account) return;
+    if (!isValidSubject(subject) || (queue !== undefined && !isValidQueueName(queue))) {
+      this.#sendErr(ERR.invalidSubject);
+      return;
+    }
+    if (
+      queue === SYSTEM_QUEUE_GROUP || (this.#perms && !this.#perms.canSubscribe(subject, queue))
+    ) {
+      const text = subscribeViolation(subject, queue);
+      this.#env.logger.error(`${this.#label()} - ${text}`);
+      this.#sendErr(text);
+      return;
+    }
+    if (!this.#subs.has(sid)) {
+      const sub: Subscription = { subject, queue, sid, target: this, delivered: 0 };
+      this.#subs.set(sid, sub);
+      account.tell({ kind: "subscribe", sub });
+    }
+    if (this.#verbose) this.#out.append(OK);
+  }
+
+  #onUnsub(sid: string, max: number | undefined): void {
+    const account = this.#requireAccount();
+    if (!account) return;
+    const sub = this.#subs.get(sid);
+    if (sub) {
+      if (max !== undefined && max > 0) {
+        account.tell({ kind: "unsubscribe", sub, max });
+      } else {
+        this.#subs.delete(sid);
+        account.tell({ kind: "unsubscribe", sub });
+      }
+    }
+    if (this.#verbose) this.#out.append(OK);
+  }
+
+  /** Ops before a successful CONNECT are only possible when no auth is configured. */
+  #requireAccount(): AccountActor | undefined {
+    if (this.account) return this.account;
+    const account = this.#env.account("$G");
+    if (!account) this.#close("Authorization Violation", ERR.authorizationViolation);
+    this.account = account;
+    return account;
+  }
+
+  #deliver(msg: DeliverMessage): void {
+    if (this.#state !== "open" || this.#subs.get(msg.sub.sid) !== msg.sub) return;
+    const perms = this.#perms;
+    if (perms) {
+      if (perms.filtersDeliveries && perms.deliveryDenied(msg.subject, msg.sub.queue)) return;
+      if (msg.reply !== undefined) perms.responses?.track(msg.reply);
+    }
+    const { sub, subject, reply } = msg;
+    let { headerSize, message } = msg;
+    if (headerSize > 0 && !this.#headers) {
+      // Clients that did not negotiate headers get the payload alone.
+      message = message.subarray(headerSize);
+      headerSize = 0;
+    }
+    const out = this.#out;
+    if (headerSize > 0) {
+      const fields = { subject, sid: sub.sid, reply, headerSize, totalSize: message.length };
+      const [buf, start] = out.reserve(hmsgHeaderLength(fields) + message.length + CRLF_LENGTH);
+      let at = writeHmsgHeader(buf, start, fields);
+      buf.set(message, at);
+      at += message.length;
+      buf[at++] = 13;
+      buf[at++] = 10;
+      out.commit(at);
+    } else {
+      const fields = { subject, sid: sub.sid, reply, size: message.length };
+      const [buf, start] = out.reserve(msgHeaderLength(fields) + message.length + CRLF_LENGTH);
+      let at = writeMsgHeader(buf, start, fields);
+      buf.set(message, at);
+      at += message.length;
+      buf[at++] = 13;
+      buf[at++] = 10;
+      out.commit(at);
+    }
+    this.outMsgs++;
+    this.outBytes += message.length;
+    if (out.pending > this.#env.options.maxPending) {
+      this.#env.logger.warn(
+        `${this.#label()} - Slow Consumer Detected: MaxPending of ${this.#env.options.maxPending} Exceeded`,
+      );
+      this.#close("Slow Consumer (Pending Bytes)");
+    }
+  }
+
+  #armPing(): void {
+    this.#pingTimer = this.#env.clock.setTimeout(
+      () => this.tell({ kind: "pingTimer" }),
+      this.#env.options.pingIntervalMs,
+    );
+  }
+
+  #pingTimerFired(): void {
+    if (this.#state === "closing") return;
+    if (this.#pingsOut + 1 > this.#env.options.pingMax) {
+      return this.#close("Stale Connection", ERR.staleConnection);
+    }
+    this.#pingsOut++;
+    this.#out.append(PING);
+    this.#out.flush();
+    this.#armPing();
+  }
+
+  #sendErr(text: string): void {
+    this.#out.append(encodeErr(text));
+  }
+
+  #label(): string {
+    return `${this.transport.remoteHost}:${this.transport.remotePort} - cid:${this.cid}`;
+  }
+
+  /** Closes the connection: final `-ERR` if any, subscriptions forgotten, server told. */
+  #close(reason: string, errText?: string): void {
+    if (this.#state === "closing") return;
+    this.#state = "closing";
+    this.#closeReason = reason;
+    if (errText) this.#sendErr(errText);
+    this.stop({ reason });
+  }
+
+  protected override onStop(stop: StopReason): void {
+    const reason = this.#closeReason || stop.reason;
+    if (stop.error) {
+      this.#env.logger.error(`${this.#label()} - connection actor crashed: ${stop.error}`);
+    }
+    this.#state = "closing";
+    const { clock } = this.#env;
+    if (this.#authTimer !== undefined) clock.clearTimeout(this.#authTimer);
+    if (this.#pingTimer !== undefined) clock.clearTimeout(this.#pingTimer);
+    if (this.account && this.#subs.size > 0) {
+      this.account.tell({ kind: "forget", subs: [...this.#subs.values()] });
+    }
+    this.#subs.clear();
+    const flushed = this.#out.drained();
+    let timer: TimerId | undefined;
+    const bounded = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, CLOSE_FLUSH_MS);
+    });
+    Promise.race([flushed, bounded]).finally(() => {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      this.transport.close();
+    });
+    this.#env.logger.debug(`${this.#label()} - Client connection closed: ${reason}`);
+    this.#env.closed(this, reason);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The embedding API's view of a running server.
+ *
+ * @module
+ */
+import type { ServerOptions } from "../config/options.ts";
+import { defaultOptions } from "../config/defaults.ts";
+import { ServerActor, type ServerDependencies } from "./server.ts";
+
+/** Live figures about a running server. */
+export interface ServerStats {
+  connections: number;
+  totalConnections: number;
+  subscriptions: number;
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+}
+
+/** A running Canopy server. */
+export interface CanopyServer {
+  readonly options: ServerOptions;
+  /** The port the client listener is bound to. */
+  readonly port: number;
+  readonly serverId: string;
+  stats(): ServerStats;
+  /** Stops accepting, closes every connection after flushing it, and resolves when done. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server from options. Missing options take nats-server's defaults;
+ * `port: 0` picks a free port.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer({ port: 0, host: "127.0.0.1" });
+ * console.log(`listening on ${server.port}`);
+ * await server.close();
+ * ```
+ */
+export function startServer(
+  options: Partial<ServerOptions> = {},
+  deps: ServerDependencies = {},
+): Promise<CanopyServer> {
+  const full: ServerOptions = { ...defaultOptions(), ...options };
+  const actor = new ServerActor(full, deps);
+  actor.listen();
+  let closing: Promise<void> | undefined;
+  const handle: CanopyServer = {
+    options: full,
+    port: actor.clientPort,
+    serverId: actor.serverId,
+    stats(): ServerStats {
+      const stats: ServerStats = {
+        connections: actor.connections.size,
+        totalConnections: actor.totalConnections,
+        subscriptions: 0,
+        inMsgs: 0,
+        outMsgs: 0,
+        inBytes: 0,
+        outBytes: 0,
+      };
+      for (const account of actor.accounts.values()) {
+        stats.subscriptions += account.subscriptionCount;
+      }
+      for (const c of actor.connections.values()) {
+        stats.inMsgs += c.inMsgs;
+        stats.outMsgs += c.outMsgs;
+        stats.inBytes += c.inBytes;
+        stats.outBytes += c.outBytes;
+      }
+      return stats;
+    },
+    close(): Promise<void> {
+      closing ??= new Promise<void>((done) => actor.tell({ kind: "shutdown", done }));
+      return closing;
+    },
+  };
+  return Promise.resolve(handle);
+}

@@ -1,0 +1,55 @@
+/**
+ * A client's subscription as the account's index holds it.
+ *
+ * Ownership: the connection creates it and owns membership in its sid map;
+ * after `subscribe` is told, only the account actor touches `delivered` and
+ * `max`. No field is written by two actors.
+ *
+ * @module
+ */
+
+/** What a subscription delivers to: any actor that accepts `deliver` messages. */
+export interface DeliveryTarget {
+  /** Connection id, for logs and for echo suppression. */
+  readonly cid: number;
+  /** When false, messages this target publishes are not delivered back to it. */
+  readonly echo: boolean;
+  tell(message: DeliverMessage | SubscriptionEndedMessage | PongMessage): unknown;
+}
+
+export interface Subscription {
+  readonly subject: string;
+  readonly queue?: string;
+  readonly sid: string;
+  readonly target: DeliveryTarget;
+  /** Messages delivered so far (account-owned). */
+  delivered: number;
+  /** Auto-unsubscribe limit set by `UNSUB <sid> <max>` (account-owned). */
+  max?: number;
+}
+
+/** One message on its way to one subscription. */
+export interface DeliverMessage {
+  kind: "deliver";
+  sub: Subscription;
+  subject: string;
+  reply?: string;
+  /** 0 when the message has no headers. */
+  headerSize: number;
+  /** Headers followed by the payload. */
+  message: Uint8Array;
+}
+
+/** Told to a connection when the account removed a subscription on its own (max reached). */
+export interface SubscriptionEndedMessage {
+  kind: "subscriptionEnded";
+  sub: Subscription;
+}
+
+/**
+ * The account's answer to a barrier: every message the connection published
+ * before its PING has been handed to its targets, so the PONG may go out.
+ */
+export interface PongMessage {
+  kind: "pong";
+}

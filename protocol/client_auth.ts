@@ -1,0 +1,142 @@
+/**
+ * Deciding who a connecting client is: token, user/password (plain or bcrypt),
+ * nkey with a signed nonce, or `no_auth_user`. Pure decision logic; the
+ * connection actor feeds it the CONNECT and acts on the verdict.
+ *
+ * @module
+ */
+import bcrypt from "bcryptjs";
+import { fromPublic } from "@nats-io/nkeys";
+import type { PermissionsOptions, ServerOptions, UserOptions } from "../config/options.ts";
+import type { ConnectOptions } from "./info.ts";
+
+/** The default account every server has. */
+export const GLOBAL_ACCOUNT = "$G";
+
+/** A successful authentication: which account the client binds to and with what rights. */
+export interface AuthIdentity {
+  account: string;
+  /** The user name or nkey, for logs; absent for anonymous clients. */
+  user?: string;
+  permissions?: PermissionsOptions;
+}
+
+export type AuthVerdict =
+  | { ok: true; identity: AuthIdentity }
+  | { ok: false; reason: string };
+
+const BCRYPT_PREFIX = /^\$2[aby]?\$/;
+
+function denied(reason: string): AuthVerdict {
+  return { ok: false, reason };
+}
+
+function decodeSignature(sig: string): Uint8Array | undefined {
+  try {
+    const std = sig.replaceAll("-", "+").replaceAll("_", "/");
+    const padded = std + "=".repeat((4 - std.length % 4) % 4);
+    return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Constant-time comparison so that response timing does not leak a secret's prefix. */
+function sameSecret(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+async function passwordMatches(stored: string, given: string): Promise<boolean> {
+  if (BCRYPT_PREFIX.test(stored)) return await bcrypt.compare(given, stored);
+  return sameSecret(stored, given);
+}
+
+export class ClientAuthenticator {
+  #token?: string;
+  #byName = new Map<string, UserOptions>();
+  #byNkey = new Map<string, UserOptions>();
+  #noAuthUser?: UserOptions;
+  #defaultPermissions?: PermissionsOptions;
+
+  constructor(options: ServerOptions) {
+    const auth = options.authorization;
+    this.#token = auth?.token;
+    this.#defaultPermissions = auth?.defaultPermissions;
+    const users = [
+      ...(auth?.users ?? []),
+      ...Object.values(options.accounts).flatMap((a) => a.users),
+    ];
+    for (const u of users) {
+      if (u.nkey) this.#byNkey.set(u.nkey, u);
+      else if (u.user !== undefined) this.#byName.set(u.user, u);
+    }
+    if (options.noAuthUser) this.#noAuthUser = this.#byName.get(options.noAuthUser);
+  }
+
+  /** True when a client must present credentials (INFO `auth_required`). */
+  get authRequired(): boolean {
+    return this.#token !== undefined || this.#byName.size > 0 || this.#byNkey.size > 0;
+  }
+
+  /** True when INFO must carry a nonce for nkey signatures. */
+  get nonceRequired(): boolean {
+    return this.#byNkey.size > 0;
+  }
+
+  async authenticate(connect: ConnectOptions, nonce: string | undefined): Promise<AuthVerdict> {
+    if (!this.authRequired) return { ok: true, identity: { account: GLOBAL_ACCOUNT } };
+    if (this.#token !== undefined) {
+      if (connect.auth_token === undefined) return denied("no token presented");
+      return sameSecret(this.#token, connect.auth_token)
+        ? { ok: true, identity: { account: GLOBAL_ACCOUNT, permissions: this.#defaultPermissions } }
+        : denied("token mismatch");
+    }
+    if (connect.nkey !== undefined) return this.#nkey(connect, nonce);
+    if (connect.user !== undefined) {
+      const user = this.#byName.get(connect.user);
+      if (!user) return denied(`unknown user "${connect.user}"`);
+      if (
+        user.password !== undefined && !(await passwordMatches(user.password, connect.pass ?? ""))
+      ) {
+        return denied(`wrong password for user "${connect.user}"`);
+      }
+      return this.#granted(user, connect.user);
+    }
+    if (this.#noAuthUser && connect.auth_token === undefined && connect.jwt === undefined) {
+      return this.#granted(this.#noAuthUser, this.#noAuthUser.user);
+    }
+    return denied("no credentials presented");
+  }
+
+  #nkey(connect: ConnectOptions, nonce: string | undefined): AuthVerdict {
+    const user = this.#byNkey.get(connect.nkey!);
+    if (!user) return denied(`unknown nkey "${connect.nkey}"`);
+    if (!nonce || !connect.sig) return denied("nkey presented without a signature");
+    const sig = decodeSignature(connect.sig);
+    if (!sig) return denied("signature is not base64");
+    try {
+      const verifier = fromPublic(connect.nkey!);
+      if (!verifier.verify(new TextEncoder().encode(nonce), sig)) {
+        return denied("signature verification failed");
+      }
+    } catch {
+      return denied("invalid nkey");
+    }
+    return this.#granted(user, connect.nkey);
+  }
+
+  #granted(user: UserOptions, name: string | undefined): AuthVerdict {
+    return {
+      ok: true,
+      identity: {
+        account: user.account,
+        user: name,
+        permissions: user.permissions ?? this.#defaultPermissions,
+      },
+    };
+  }
+}
