@@ -23,8 +23,8 @@ export type AccountMessage =
     noResponders: boolean;
   }
   | { kind: "forget"; subs: Subscription[] }
-  /** Answered with `pong` once everything told before it has been routed. */
-  | { kind: "barrier"; from: DeliveryTarget };
+  /** Answered with `relay` once everything told before it has been routed. */
+  | { kind: "barrier"; from: DeliveryTarget; bytes: Uint8Array };
 
 /** The status message nats-server sends for a request with no responders. */
 const NO_RESPONDERS = new TextEncoder().encode("NATS/1.0 503\r\n\r\n");
@@ -49,8 +49,12 @@ export class AccountActor extends Actor<AccountMessage> {
         this.index.insert(msg.sub);
         return;
       case "unsubscribe":
-        if (msg.max !== undefined && msg.max > msg.sub.delivered) msg.sub.max = msg.max;
-        else this.index.remove(msg.sub);
+        if (msg.max !== undefined && msg.max > msg.sub.delivered) {
+          msg.sub.max = msg.max;
+        } else {
+          this.index.remove(msg.sub);
+          msg.sub.target.tell({ kind: "subscriptionEnded", sub: msg.sub });
+        }
         return;
       case "forget":
         for (const sub of msg.subs) this.index.remove(sub);
@@ -59,7 +63,7 @@ export class AccountActor extends Actor<AccountMessage> {
         this.#route(msg);
         return;
       case "barrier":
-        msg.from.tell({ kind: "pong" });
+        msg.from.tell({ kind: "relay", bytes: msg.bytes });
         return;
     }
   }

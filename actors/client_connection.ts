@@ -13,13 +13,13 @@ import { Outbound, type WriteFailure } from "./outbound.ts";
 import type {
   DeliverMessage,
   DeliveryTarget,
-  PongMessage,
+  RelayMessage,
   Subscription,
   SubscriptionEndedMessage,
 } from "./subscription.ts";
 import type { Transport } from "./transport.ts";
 import type { ServerOptions } from "../config/options.ts";
-import type { AuthVerdict, ClientAuthenticator } from "../protocol/client_auth.ts";
+import type { AuthIdentity, AuthVerdict, ClientAuthenticator } from "../protocol/client_auth.ts";
 import { type ConnectOptions, parseConnect, type ServerInfo } from "../protocol/info.ts";
 import { Parser } from "../protocol/parser.ts";
 import type { Op } from "../protocol/ops.ts";
@@ -49,7 +49,7 @@ export type ClientMessage =
   | { kind: "readEnded"; error?: unknown }
   | DeliverMessage
   | SubscriptionEndedMessage
-  | PongMessage
+  | RelayMessage
   | { kind: "authenticated"; verdict: AuthVerdict }
   | { kind: "authTimeout" }
   | { kind: "pingTimer" }
@@ -99,9 +99,16 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
   #parser: Parser;
   #out: Outbound;
   #state: State = "connecting";
-  #connect: ConnectOptions = {};
-  #verbose = false;
-  #pedantic = false;
+  #connected = false;
+  /** Publishes handed to the account since direct output last went through it. */
+  #routedSinceSync = false;
+  /** Barriers told to the account and not yet relayed back. */
+  #barriers = 0;
+  /** Unsubscribed, but deliveries routed before the UNSUB may still arrive. */
+  #ending = new Set<Subscription>();
+  /** nats-server serves ops sent before CONNECT as verbose and pedantic. */
+  #verbose = true;
+  #pedantic = true;
   #headers = false;
   #noResponders = false;
   #nonce?: string;
@@ -113,6 +120,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
   #pingTimer?: TimerId;
   #pingsOut = 0;
   #closeReason = "";
+  #discardOutput = false;
 
   constructor(cid: number, transport: Transport, env: ClientEnvironment) {
     super({ name: `cid:${cid}`, supervisor: env.supervisor });
@@ -194,11 +202,13 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
         return this.#received(msg.data);
       case "deliver":
         return this.#deliver(msg);
-      case "pong":
-        if (this.#state !== "closing") this.#out.append(PONG);
+      case "relay":
+        this.#barriers--;
+        if (this.#state !== "closing") this.#out.append(msg.bytes);
         return;
       case "subscriptionEnded":
         if (this.#subs.get(msg.sub.sid) === msg.sub) this.#subs.delete(msg.sub.sid);
+        this.#ending.delete(msg.sub);
         return;
       case "authenticated":
         return this.#authenticated(msg.verdict);
@@ -216,7 +226,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
           this.#env.logger.warn(
             `${this.#label()} - Slow Consumer Detected: WriteDeadline of ${this.#env.options.writeDeadlineMs}ms exceeded`,
           );
-          return this.#close("Slow Consumer (Write Deadline)");
+          return this.#cutOff("Slow Consumer (Write Deadline)");
         }
         return this.#close("Write Error");
       case "close":
@@ -231,7 +241,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
   protected override onOverflow(): void {
     // The mailbox bound is the connection's inbound queue limit: treat it like
     // a slow consumer rather than queue without end.
-    queueMicrotask(() => this.#close("Slow Consumer (Mailbox Full)"));
+    queueMicrotask(() => this.#cutOff("Slow Consumer (Mailbox Full)"));
   }
 
   #received(data: Uint8Array): void {
@@ -242,6 +252,9 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     } catch (error) {
       if (error instanceof ProtocolError) {
         this.#env.logger.error(`${this.#label()} - Client parser ERROR: ${error.message}`);
+        if (this.#state === "connecting" && !this.#env.authenticator.anonymousIdentity()) {
+          return this.#close("Authorization Violation", ERR.authorizationViolation);
+        }
         if (error.close) return this.#close("Protocol Violation", error.errText);
         if (error.errText) this.#sendErr(error.errText);
         return;
@@ -256,9 +269,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       this.#heldOps.push(op);
       return;
     }
-    if (
-      this.#state === "connecting" && op.kind !== "CONNECT" && this.#env.authenticator.authRequired
-    ) {
+    if (this.#state === "connecting" && op.kind !== "CONNECT" && !this.#bindAnonymous()) {
       return this.#close("Authorization Violation", ERR.authorizationViolation);
     }
     switch (op.kind) {
@@ -274,10 +285,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       case "UNSUB":
         return this.#onUnsub(op.sid, op.max);
       case "PING":
-        // A PONG promises that everything sent before the PING was processed,
-        // so it waits behind this connection's publishes in the account.
-        if (this.account) this.account.tell({ kind: "barrier", from: this });
-        else this.#out.append(PONG);
+        this.#reply(PONG);
         return;
       case "PONG":
         this.#pingsOut = 0;
@@ -291,19 +299,55 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     }
   }
 
+  /**
+   * Ops before CONNECT are served when the server would let a client in
+   * without credentials (no auth, or a `no_auth_user`).
+   */
+  #bindAnonymous(): boolean {
+    const identity = this.#env.authenticator.anonymousIdentity();
+    if (!identity) return false;
+    this.#bind(identity);
+    return this.#state === "open";
+  }
+
   #onConnect(json: string): void {
-    if (this.#state !== "connecting") return; // a second CONNECT changes nothing, as in nats-server
+    if (this.#state !== "connecting" && this.#state !== "open") return;
+    if (this.#connected) return; // a second CONNECT changes nothing, as in nats-server
+    this.#connected = true;
+    if (this.#state === "open") {
+      // Already bound anonymously by earlier ops; CONNECT only sets options now.
+      this.#applyConnect(json);
+      if (this.#verbose && this.#state === "open") this.#reply(OK);
+      return;
+    }
+    const connect = this.#applyConnect(json);
+    if (!connect) return;
+    this.#state = "authenticating";
+    this.#env.authenticator.authenticate(connect, this.#nonce).then(
+      (verdict) => this.tell({ kind: "authenticated", verdict }),
+      (error) =>
+        this.tell({ kind: "authenticated", verdict: { ok: false, reason: String(error) } }),
+    );
+  }
+
+  /** Reads CONNECT's options; closes the connection and returns undefined if they are unusable. */
+  #applyConnect(json: string): ConnectOptions | undefined {
     let connect: ConnectOptions;
     try {
       connect = parseConnect(json);
     } catch {
-      return this.#close("Protocol Violation", ERR.unknownProtocolOperation);
+      this.#close("Protocol Violation", ERR.unknownProtocolOperation);
+      return undefined;
     }
-    this.#connect = connect;
-    this.#verbose = connect.verbose === true;
-    this.#pedantic = connect.pedantic === true;
+    // nats-server's defaults when a field is absent: verbose and pedantic on.
+    this.#verbose = connect.verbose !== false;
+    this.#pedantic = connect.pedantic !== false;
     this.#headers = connect.headers === true;
-    this.#noResponders = connect.no_responders === true && this.#headers;
+    if (connect.no_responders === true && !this.#headers) {
+      this.#close("Protocol Violation", ERR.noRespondersRequiresHeaders);
+      return undefined;
+    }
+    this.#noResponders = connect.no_responders === true;
     this.echo = connect.echo !== false;
     this.clientName = connect.name;
     this.#state = "authenticating";
@@ -320,33 +364,36 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       this.#env.logger.error(`${this.#label()} - authentication error: ${verdict.reason}`);
       return this.#close("Authentication Failure", ERR.authorizationViolation);
     }
-    const account = this.#env.account(verdict.identity.account);
+    this.#bind(verdict.identity);
+    if (this.#state as State !== "open") return;
+    if (this.#verbose) this.#reply(OK);
+    const held = this.#heldOps;
+    this.#heldOps = [];
+    for (const op of held) this.#onOp(op);
+  }
+
+  /** Binds the connection to its account and rights; the connection is open afterwards. */
+  #bind(identity: AuthIdentity): void {
+    const account = this.#env.account(identity.account);
     if (!account) {
-      this.#env.logger.error(
-        `${this.#label()} - account "${verdict.identity.account}" does not exist`,
-      );
+      this.#env.logger.error(`${this.#label()} - account "${identity.account}" does not exist`);
       return this.#close("Authentication Failure", ERR.authorizationViolation);
     }
     this.account = account;
-    this.user = verdict.identity.user;
+    this.user = identity.user;
     const clock = this.#env.clock;
-    this.#perms = Permissions.compile(verdict.identity.permissions, { now: () => clock.now() });
-    if (this.#authTimer !== undefined) this.#env.clock.clearTimeout(this.#authTimer);
+    this.#perms = Permissions.compile(identity.permissions, { now: () => clock.now() });
+    if (this.#authTimer !== undefined) clock.clearTimeout(this.#authTimer);
     this.#state = "open";
     this.#env.logger.debug(
       `${this.#label()} - Client connection created (account ${account.accountName}${
         this.user ? `, user ${this.user}` : ""
       })`,
     );
-    if (this.#verbose) this.#out.append(OK);
-    const held = this.#heldOps;
-    this.#heldOps = [];
-    for (const op of held) this.#onOp(op);
   }
 
   #onPub(subject: string, reply: string | undefined, headerSize: number, message: Uint8Array) {
-    const account = this.#requireAccount();
-    if (!account) return;
+    const account = this.account!;
     if (this.#pedantic) {
       // nats-server reports a bad subject to a pedantic client yet still routes the message.
       const problem = publishSubjectError(subject, { pedantic: true });
@@ -357,7 +404,10 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       this.#sendErr(publishViolation(subject));
       return;
     }
+    // nats-server acknowledges a verbose PUB before it routes the message.
+    if (this.#verbose) this.#reply(OK);
     this.inMsgs++;
+    this.#routedSinceSync = true;
     account.tell({
       kind: "publish",
       from: this,
@@ -367,12 +417,10 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       message,
       noResponders: this.#noResponders,
     });
-    if (this.#verbose) this.#out.append(OK);
   }
 
   #onSub(subject: string, queue: string | undefined, sid: string): void {
-    const account = this.#requireAccount();
-    if (!account) return;
+    const account = this.account!;
     if (!isValidSubject(subject) || (queue !== undefined && !isValidQueueName(queue))) {
       this.#sendErr(ERR.invalidSubject);
       return;
@@ -390,35 +438,27 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       this.#subs.set(sid, sub);
       account.tell({ kind: "subscribe", sub });
     }
-    if (this.#verbose) this.#out.append(OK);
+    if (this.#verbose) this.#reply(OK);
   }
 
   #onUnsub(sid: string, max: number | undefined): void {
-    const account = this.#requireAccount();
-    if (!account) return;
+    const account = this.account!;
     const sub = this.#subs.get(sid);
     if (sub) {
       if (max !== undefined && max > 0) {
         account.tell({ kind: "unsubscribe", sub, max });
       } else {
         this.#subs.delete(sid);
+        this.#ending.add(sub);
         account.tell({ kind: "unsubscribe", sub });
       }
     }
-    if (this.#verbose) this.#out.append(OK);
-  }
-
-  /** Ops before a successful CONNECT are only possible when no auth is configured. */
-  #requireAccount(): AccountActor | undefined {
-    if (this.account) return this.account;
-    const account = this.#env.account("$G");
-    if (!account) this.#close("Authorization Violation", ERR.authorizationViolation);
-    this.account = account;
-    return account;
+    if (this.#verbose) this.#reply(OK);
   }
 
   #deliver(msg: DeliverMessage): void {
-    if (this.#state !== "open" || this.#subs.get(msg.sub.sid) !== msg.sub) return;
+    if (this.#state !== "open") return;
+    if (this.#subs.get(msg.sub.sid) !== msg.sub && !this.#ending.has(msg.sub)) return;
     const perms = this.#perms;
     if (perms) {
       if (perms.filtersDeliveries && perms.deliveryDenied(msg.subject, msg.sub.queue)) return;
@@ -457,7 +497,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       this.#env.logger.warn(
         `${this.#label()} - Slow Consumer Detected: MaxPending of ${this.#env.options.maxPending} Exceeded`,
       );
-      this.#close("Slow Consumer (Pending Bytes)");
+      this.#cutOff("Slow Consumer (Pending Bytes)");
     }
   }
 
@@ -480,7 +520,24 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
   }
 
   #sendErr(text: string): void {
-    this.#out.append(encodeErr(text));
+    this.#reply(encodeErr(text));
+  }
+
+  /**
+   * Direct answers (+OK, -ERR, PONG) must not overtake the deliveries of this
+   * client's earlier publishes, as a PONG promises everything before the PING
+   * was processed. Once something was routed, answers queue behind it in the
+   * account and come back as `relay`.
+   */
+  #reply(bytes: Uint8Array): void {
+    const account = this.account;
+    if (account && (this.#routedSinceSync || this.#barriers > 0)) {
+      this.#barriers++;
+      this.#routedSinceSync = false;
+      account.tell({ kind: "barrier", from: this, bytes });
+      return;
+    }
+    this.#out.append(bytes);
   }
 
   #label(): string {
@@ -492,8 +549,14 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     if (this.#state === "closing") return;
     this.#state = "closing";
     this.#closeReason = reason;
-    if (errText) this.#sendErr(errText);
+    if (errText) this.#out.append(encodeErr(errText));
     this.stop({ reason });
+  }
+
+  /** A slow consumer is cut off at once: what it has not read is dropped, as in nats-server. */
+  #cutOff(reason: string): void {
+    this.#discardOutput = true;
+    this.#close(reason);
   }
 
   protected override onStop(stop: StopReason): void {
@@ -509,7 +572,8 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       this.account.tell({ kind: "forget", subs: [...this.#subs.values()] });
     }
     this.#subs.clear();
-    const flushed = this.#out.drained();
+    this.#ending.clear();
+    const flushed = this.#discardOutput ? Promise.resolve() : this.#out.drained();
     let timer: TimerId | undefined;
     const bounded = new Promise<void>((resolve) => {
       timer = clock.setTimeout(resolve, CLOSE_FLUSH_MS);

@@ -14,7 +14,7 @@ import { Logger } from "./logger.ts";
 import type { Transport } from "./transport.ts";
 import type { ServerOptions } from "../config/options.ts";
 import { ClientAuthenticator, GLOBAL_ACCOUNT } from "../protocol/client_auth.ts";
-import { encodeErr } from "../protocol/encoder.ts";
+import { encodeErr, encodeInfo } from "../protocol/encoder.ts";
 import { ERR } from "../protocol/errors.ts";
 import { CANOPY_VERSION, NATS_COMPAT_VERSION, PROTOCOL_LEVEL } from "../protocol/info.ts";
 import { generateNonce } from "../protocol/nonce.ts";
@@ -142,9 +142,13 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       this.logger.error(
         `${transport.remoteHost}:${transport.remotePort} - ${ERR.maxConnectionsExceeded}`,
       );
-      transport.write(encodeErr(ERR.maxConnectionsExceeded)).catch(() => {}).finally(() =>
-        transport.close()
-      );
+      // nats-server greets the extra client with INFO before refusing it.
+      const info = encodeInfo({ ...this.#env.info, client_id: this.#nextCid++ });
+      const err = encodeErr(ERR.maxConnectionsExceeded);
+      const bytes = new Uint8Array(info.length + err.length);
+      bytes.set(info);
+      bytes.set(err, info.length);
+      transport.write(bytes).catch(() => {}).finally(() => transport.close());
       return;
     }
     const cid = this.#nextCid++;

@@ -14,7 +14,7 @@ export interface DeliveryTarget {
   readonly cid: number;
   /** When false, messages this target publishes are not delivered back to it. */
   readonly echo: boolean;
-  tell(message: DeliverMessage | SubscriptionEndedMessage | PongMessage): unknown;
+  tell(message: DeliverMessage | SubscriptionEndedMessage | RelayMessage): unknown;
 }
 
 export interface Subscription {
@@ -40,7 +40,7 @@ export interface DeliverMessage {
   message: Uint8Array;
 }
 
-/** Told to a connection when the account removed a subscription on its own (max reached). */
+/** Told to a connection once the account has removed one of its subscriptions (UNSUB or max reached). */
 export interface SubscriptionEndedMessage {
   kind: "subscriptionEnded";
   sub: Subscription;
@@ -48,8 +48,9 @@ export interface SubscriptionEndedMessage {
 
 /**
  * The account's answer to a barrier: every message the connection published
- * before its PING has been handed to its targets, so the PONG may go out.
+ * before has been handed to its targets, so these bytes may go out now.
  */
-export interface PongMessage {
-  kind: "pong";
+export interface RelayMessage {
+  kind: "relay";
+  bytes: Uint8Array;
 }

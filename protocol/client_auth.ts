@@ -87,6 +87,21 @@ export class ClientAuthenticator {
     return this.#byNkey.size > 0;
   }
 
+  /**
+   * Who a client is when it presents nothing: anyone when no auth is
+   * configured, the `no_auth_user` when one is set, otherwise nobody.
+   */
+  anonymousIdentity(): AuthIdentity | undefined {
+    if (!this.authRequired) return { account: GLOBAL_ACCOUNT };
+    const user = this.#noAuthUser;
+    if (!user) return undefined;
+    return {
+      account: user.account,
+      user: user.user,
+      permissions: user.permissions ?? this.#defaultPermissions,
+    };
+  }
+
   async authenticate(connect: ConnectOptions, nonce: string | undefined): Promise<AuthVerdict> {
     if (!this.authRequired) return { ok: true, identity: { account: GLOBAL_ACCOUNT } };
     if (this.#token !== undefined) {
@@ -106,9 +121,10 @@ export class ClientAuthenticator {
       }
       return this.#granted(user, connect.user);
     }
-    if (this.#noAuthUser && connect.auth_token === undefined && connect.jwt === undefined) {
-      return this.#granted(this.#noAuthUser, this.#noAuthUser.user);
-    }
+    const anonymous = connect.auth_token === undefined && connect.jwt === undefined
+      ? this.anonymousIdentity()
+      : undefined;
+    if (anonymous) return { ok: true, identity: anonymous };
     return denied("no credentials presented");
   }
 

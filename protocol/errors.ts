@@ -14,4 +14,5 @@ export const ERR = {
   invalidSubject: "Invalid Subject",
   invalidPublishSubject: "Invalid Publish Subject",
   attemptedLeafPort: "attempted to connect to leaf node port",
+  noRespondersRequiresHeaders: "no responders requires headers support",
 } as const;
