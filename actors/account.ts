@@ -26,6 +26,8 @@ export type AccountMessage =
   /** Answered with `relay` once everything told before it has been routed. */
   | { kind: "barrier"; from: DeliveryTarget; bytes: Uint8Array };
 
+type Publish = AccountMessage & { kind: "publish" };
+
 /** The status message nats-server sends for a request with no responders. */
 const NO_RESPONDERS = new TextEncoder().encode("NATS/1.0 503\r\n\r\n");
 
@@ -68,17 +70,16 @@ export class AccountActor extends Actor<AccountMessage> {
     }
   }
 
-  #route(msg: AccountMessage & { kind: "publish" }): void {
+  #route(msg: Publish): void {
     const result = this.index.match(msg.subject);
     let delivered = 0;
     for (const sub of result.plain) {
       if (!msg.from.echo && sub.target === msg.from) continue;
-      this.#deliver(sub, msg.subject, msg.reply, msg.headerSize, msg.message);
+      this.#deliver(sub, msg);
       delivered++;
     }
     for (const group of result.queues) {
-      const sub = pickQueueMember(group);
-      this.#deliver(sub, msg.subject, msg.reply, msg.headerSize, msg.message);
+      this.#deliver(pickQueueMember(group), msg);
       delivered++;
     }
     if (delivered === 0 && msg.noResponders && msg.reply) this.#noResponders(msg.from, msg.reply);
@@ -86,12 +87,9 @@ export class AccountActor extends Actor<AccountMessage> {
 
   #deliver(
     sub: Subscription,
-    subject: string,
-    reply: string | undefined,
-    headerSize: number,
-    message: Uint8Array,
+    { subject, reply, headerSize, message, from }: Omit<Publish, "kind" | "noResponders">,
   ): void {
-    sub.target.tell({ kind: "deliver", sub, subject, reply, headerSize, message });
+    sub.target.tell({ kind: "deliver", sub, subject, reply, headerSize, message, producer: from });
     sub.delivered++;
     if (sub.max !== undefined && sub.delivered >= sub.max) {
       this.index.remove(sub);
@@ -103,7 +101,12 @@ export class AccountActor extends Actor<AccountMessage> {
   #noResponders(requester: DeliveryTarget, reply: string): void {
     for (const sub of this.index.match(reply).plain) {
       if (sub.target !== requester) continue;
-      this.#deliver(sub, reply, undefined, NO_RESPONDERS.length, NO_RESPONDERS);
+      this.#deliver(sub, {
+        from: requester,
+        subject: reply,
+        headerSize: NO_RESPONDERS.length,
+        message: NO_RESPONDERS,
+      });
     }
   }
 }

@@ -10,10 +10,12 @@ import type { AccountActor } from "./account.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import { Outbound, type WriteFailure } from "./outbound.ts";
+import { StallGate } from "./stall_gate.ts";
 import type {
   DeliverMessage,
   DeliveryTarget,
   RelayMessage,
+  StallMessage,
   Subscription,
   SubscriptionEndedMessage,
 } from "./subscription.ts";
@@ -50,6 +52,8 @@ export type ClientMessage =
   | DeliverMessage
   | SubscriptionEndedMessage
   | RelayMessage
+  | StallMessage
+  | { kind: "unstalled" }
   | { kind: "authenticated"; verdict: AuthVerdict }
   | { kind: "authTimeout" }
   | { kind: "pingTimer" }
@@ -80,6 +84,8 @@ const MIN_READ_BUFFER = 4 * 1024;
 const MAX_READ_BUFFER = 64 * 1024;
 /** How long a closing connection may take to flush its final `-ERR`. */
 const CLOSE_FLUSH_MS = 500;
+/** Upper bound for the stall threshold: a few flushes' worth of output. */
+const STALL_THRESHOLD_CAP = 4 * 1024 * 1024;
 
 export class ClientConnection extends Actor<ClientMessage> implements DeliveryTarget {
   readonly cid: number;
@@ -121,6 +127,13 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
   #pingsOut = 0;
   #closeReason = "";
   #discardOutput = false;
+  /** Where this connection's read loop waits while receivers it feeds are congested. */
+  #gate: StallGate;
+  /** Pending output above which publishers feeding this connection are asked to pause. */
+  #stallThreshold: number;
+  /** Set while this connection's output is congested; settles when it has drained. */
+  #congested?: Promise<void>;
+  #stalledProducers = new Set<DeliveryTarget>();
 
   constructor(cid: number, transport: Transport, env: ClientEnvironment) {
     super({ name: `cid:${cid}`, supervisor: env.supervisor });
@@ -135,6 +148,10 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       maxPayload: options.maxPayload,
       onOp: (op) => this.#onOp(op),
     });
+    this.#gate = new StallGate(env.clock);
+    // nats-server stalls producers once a receiver holds half its max_pending; we
+    // also cap it so that a default 64 MB limit does not mean 32 MB per client.
+    this.#stallThreshold = Math.min(options.maxPending / 2, STALL_THRESHOLD_CAP);
     this.#out = new Outbound({
       transport,
       clock: env.clock,
@@ -182,6 +199,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       for (;;) {
         // A fresh buffer per read: parsed payloads are zero-copy views into it
         // and may still sit in other actors' mailboxes.
+        if (this.#gate.holding) await this.#gate.pass();
         const buffer = new Uint8Array(size);
         const n = await this.transport.read(buffer);
         if (n === null) break;
@@ -202,6 +220,13 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
         return this.#received(msg.data);
       case "deliver":
         return this.#deliver(msg);
+      case "stall":
+        this.#gate.hold(msg.until);
+        return;
+      case "unstalled":
+        this.#congested = undefined;
+        this.#stalledProducers.clear();
+        return;
       case "relay":
         this.#barriers--;
         if (this.#state !== "closing") this.#out.append(msg.bytes);
@@ -493,12 +518,23 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     }
     this.outMsgs++;
     this.outBytes += message.length;
+    if (out.pending > this.#stallThreshold) this.#askToPause(msg.producer);
     if (out.pending > this.#env.options.maxPending) {
       this.#env.logger.warn(
         `${this.#label()} - Slow Consumer Detected: MaxPending of ${this.#env.options.maxPending} Exceeded`,
       );
       this.#cutOff("Slow Consumer (Pending Bytes)");
     }
+  }
+
+  #askToPause(producer: DeliveryTarget | undefined): void {
+    if (!producer || producer === this || this.#stalledProducers.has(producer)) return;
+    if (!this.#congested) {
+      this.#congested = this.#out.below(this.#stallThreshold / 2);
+      this.#congested.then(() => this.tell({ kind: "unstalled" }));
+    }
+    this.#stalledProducers.add(producer);
+    producer.tell({ kind: "stall", until: this.#congested });
   }
 
   #armPing(): void {
@@ -580,6 +616,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     });
     Promise.race([flushed, bounded]).finally(() => {
       if (timer !== undefined) clock.clearTimeout(timer);
+      this.#out.abandon();
       this.transport.close();
     });
     this.#env.logger.debug(`${this.#label()} - Client connection closed: ${reason}`);

@@ -11,6 +11,11 @@ import type { Transport } from "./transport.ts";
 /** Size of each output chunk; 64 KiB is where Deno's TCP writes peak. */
 export const OUTBOUND_CHUNK = 64 * 1024;
 
+interface BelowWaiter {
+  threshold: number;
+  resolve: () => void;
+}
+
 /** Why the writer gave up. */
 export type WriteFailure = { kind: "deadline" } | { kind: "io"; error: unknown };
 
@@ -37,6 +42,7 @@ export class Outbound {
   #writing = false;
   #failed = false;
   #drained: (() => void)[] = [];
+  #below: BelowWaiter[] = [];
 
   constructor(options: OutboundOptions) {
     this.#opts = options;
@@ -86,6 +92,19 @@ export class Outbound {
     return new Promise((resolve) => this.#drained.push(resolve));
   }
 
+  /** Resolves once no more than `threshold` bytes are pending (or writing failed). */
+  below(threshold: number): Promise<void> {
+    if (this.#pending <= threshold || this.#failed) return Promise.resolve();
+    this.flush();
+    return new Promise((resolve) => this.#below.push({ threshold, resolve }));
+  }
+
+  /** Gives up on everything pending: waiters are released, nothing more is written. */
+  abandon(): void {
+    this.#failed = true;
+    this.#wakeDrained();
+  }
+
   #take(): Uint8Array[] {
     const parts = this.#ready;
     this.#ready = [];
@@ -114,6 +133,7 @@ export class Outbound {
               if (timedOut) return;
             }
             this.#pending -= part.length;
+            if (this.#below.length > 0) this.#wakeBelow();
           }
         } finally {
           clock.clearTimeout(timer);
@@ -138,5 +158,15 @@ export class Outbound {
     const waiters = this.#drained;
     this.#drained = [];
     for (const w of waiters) w();
+    this.#wakeBelow();
+  }
+
+  #wakeBelow(): void {
+    const still: BelowWaiter[] = [];
+    for (const w of this.#below) {
+      if (this.#failed || this.#pending <= w.threshold) w.resolve();
+      else still.push(w);
+    }
+    this.#below = still;
   }
 }

@@ -14,7 +14,9 @@ export interface DeliveryTarget {
   readonly cid: number;
   /** When false, messages this target publishes are not delivered back to it. */
   readonly echo: boolean;
-  tell(message: DeliverMessage | SubscriptionEndedMessage | RelayMessage): unknown;
+  tell(
+    message: DeliverMessage | SubscriptionEndedMessage | RelayMessage | StallMessage,
+  ): unknown;
 }
 
 export interface Subscription {
@@ -38,6 +40,18 @@ export interface DeliverMessage {
   headerSize: number;
   /** Headers followed by the payload. */
   message: Uint8Array;
+  /** The publisher, so that a congested receiver can ask it to back off. */
+  producer?: DeliveryTarget;
+}
+
+/**
+ * Told to a publisher by a receiver whose unsent output passed its stall
+ * threshold: read nothing more from the socket until `until` settles (or a
+ * bounded wait passes), as nats-server stalls fast producers.
+ */
+export interface StallMessage {
+  kind: "stall";
+  until: Promise<void>;
 }
 
 /** Told to a connection once the account has removed one of its subscriptions (UNSUB or max reached). */

@@ -174,7 +174,9 @@ function writeOptionalWord(buf: Uint8Array, offset: number, text: string | undef
 }
 
 /**
- * Bytes that {@linkcode writeMsgHeader} writes for `fields`.
+ * Bytes that {@linkcode writeMsgHeader} writes for `fields`. This scans the strings; to reserve
+ * space without scanning, any header writer here needs at most
+ * `3 × (total length of its strings, in UTF-16 units) + 32` bytes.
  *
  * @example
  * ```ts

@@ -28,6 +28,7 @@ import {
   writeMsgHeader,
   writeString,
 } from "../../protocol/encoder.ts";
+import type { MsgHeaderFields } from "../../protocol/encoder.ts";
 import { Parser, type ParserRole } from "../../protocol/parser.ts";
 import type { Op } from "../../protocol/ops.ts";
 
@@ -116,7 +117,9 @@ Deno.test("encoder - leaf ops match the spec captures byte for byte", () => {
     "LMSG leaf.sub 5\r\nhello\r\n",
   );
   assert.equal(
-    text(encodeLmsg({ subject: "leaf.sub", reply: "hub.reply", queues: [], payload: bytes("hello") })),
+    text(
+      encodeLmsg({ subject: "leaf.sub", reply: "hub.reply", queues: [], payload: bytes("hello") }),
+    ),
     "LMSG leaf.sub hub.reply 5\r\nhello\r\n",
   );
   assert.equal(
@@ -125,7 +128,12 @@ Deno.test("encoder - leaf ops match the spec captures byte for byte", () => {
   );
   assert.equal(
     text(
-      encodeLmsg({ subject: "leaf.q", reply: "hub.reply2", queues: ["lq", "lq2"], payload: bytes("y") }),
+      encodeLmsg({
+        subject: "leaf.q",
+        reply: "hub.reply2",
+        queues: ["lq", "lq2"],
+        payload: bytes("y"),
+      }),
     ),
     "LMSG leaf.q + hub.reply2 lq lq2 1\r\ny\r\n",
   );
@@ -146,24 +154,43 @@ Deno.test("encoder - leaf ops match the spec captures byte for byte", () => {
     `HMSG leaf.q + hub.reply3 lq lq2 18 19\r\n${hdr}z\r\n`,
   );
   assert.equal(
-    text(encodeLeafHmsg({ subject: "bar", queues: ["q1"], headerSize: 18, message: bytes(`${hdr}abc`) })),
+    text(
+      encodeLeafHmsg({
+        subject: "bar",
+        queues: ["q1"],
+        headerSize: 18,
+        message: bytes(`${hdr}abc`),
+      }),
+    ),
     `HMSG bar | q1 18 21\r\n${hdr}abc\r\n`,
   );
   assert.equal(
-    text(encodeLeafHmsg({ subject: "foo", reply: "leaf.reply", headerSize: 18, message: bytes(`${hdr}hello`) })),
+    text(
+      encodeLeafHmsg({
+        subject: "foo",
+        reply: "leaf.reply",
+        headerSize: 18,
+        message: bytes(`${hdr}hello`),
+      }),
+    ),
     `HMSG foo leaf.reply 18 23\r\n${hdr}hello\r\n`,
   );
 });
 
 Deno.test("encoder - header writers fill a caller's buffer at an offset", () => {
   const buf = new Uint8Array(256).fill(0x2e);
-  const fields = { subject: "orders.eu", sid: "42", reply: "_INBOX.a", size: 1234567 };
+  const fields: MsgHeaderFields = {
+    subject: "orders.eu",
+    sid: "42",
+    reply: "_INBOX.a",
+    size: 1234567,
+  };
   const end = writeMsgHeader(buf, 10, fields);
   assert.equal(end - 10, msgHeaderLength(fields));
   assert.equal(text(buf.subarray(0, end + 1)), "..........MSG orders.eu 42 _INBOX.a 1234567\r\n.");
   // The same fields object is reusable for the next target.
   fields.sid = "7";
-  fields.reply = undefined as unknown as string;
+  fields.reply = undefined;
   const next = writeMsgHeader(buf, end, fields);
   assert.equal(text(buf.subarray(end, next)), "MSG orders.eu 7 1234567\r\n");
   assert.equal(next - end, msgHeaderLength(fields));
@@ -191,8 +218,32 @@ Deno.test("encoder - header lengths equal the bytes written, for all header writ
   }
 });
 
+Deno.test("encoder - the documented 3-bytes-per-unit bound covers every header", () => {
+  for (const subject of ["a", "é.é", "🚀🚀", "\u0800\u0800\u0800"]) {
+    const fields = { subject, sid: "999", reply: subject, queues: [subject], size: 999999999 };
+    const units = subject.length * 2 + 3;
+    assert.ok(msgHeaderLength(fields) <= 3 * units + 32);
+    const h = { ...fields, headerSize: 999999999, totalSize: 999999999 };
+    assert.ok(hmsgHeaderLength(h) <= 3 * units + 32);
+    assert.ok(lmsgHeaderLength(fields) <= 3 * (units + subject.length) + 32);
+    assert.ok(leafHmsgHeaderLength(h) <= 3 * (units + subject.length) + 32);
+  }
+});
+
 Deno.test("encoder - byteLength and writeString agree with TextEncoder", () => {
-  const samples = ["", "abc", "é", "Ω.x", "€", "🚀", "a🚀b", "\ud800", "\udc00x", "\ud800\ud800", "x\u07ff\u0800"];
+  const samples = [
+    "",
+    "abc",
+    "é",
+    "Ω.x",
+    "€",
+    "🚀",
+    "a🚀b",
+    "\ud800",
+    "\udc00x",
+    "\ud800\ud800",
+    "x\u07ff\u0800",
+  ];
   for (const s of samples) {
     const expected = te.encode(s);
     assert.equal(byteLength(s), expected.length, JSON.stringify(s));
@@ -276,7 +327,7 @@ Deno.test("encoder - written MSG headers parse back with the client parser", () 
   const buf = new Uint8Array(4096);
   let o = 0;
   const expected: Op[] = [];
-  const fields = { subject: "", sid: "", reply: undefined as string | undefined, size: 0 };
+  const fields: MsgHeaderFields = { subject: "", sid: "", size: 0 };
   for (let i = 0; i < 20; i++) {
     fields.subject = `s.${i}.ü`;
     fields.sid = String(i);

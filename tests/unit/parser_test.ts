@@ -332,7 +332,10 @@ Deno.test("parser - zero-length payloads", () => {
 
 Deno.test("parser - op names are case-insensitive", () => {
   assert.deepEqual(
-    parse("server", "pUb a 1\r\nx\r\nhpub a 0 0\r\n\r\nsub a 1\r\nUnSuB 1\r\npInG\r\nPoNg\r\n+ok\r\n")
+    parse(
+      "server",
+      "pUb a 1\r\nx\r\nhpub a 0 0\r\n\r\nsub a 1\r\nUnSuB 1\r\npInG\r\nPoNg\r\n+ok\r\n",
+    )
       .map((op) => op.kind),
     ["PUB", "HPUB", "SUB", "UNSUB", "PING", "PONG", "OK"],
   );
@@ -682,7 +685,7 @@ Deno.test("parser - requireConnect can be cleared from onOp", () => {
   });
   parser.requireConnect = true;
   assert.equal(parser.requireConnect, true);
-  parser.feed(bytes('CONNECT {}\r\nLS+ foo\r\nPING\r\n'));
+  parser.feed(bytes("CONNECT {}\r\nLS+ foo\r\nPING\r\n"));
   assert.deepEqual(ops.map((op) => op.kind), ["CONNECT", "LS+", "PING"]);
 });
 
@@ -728,4 +731,18 @@ Deno.test("parser - errors are the same however the input is split", () => {
       );
     }
   }
+});
+
+Deno.test("protocol error - parse reads a peer's -ERR line", () => {
+  const stale = ProtocolError.parse("-ERR 'Stale Connection'\r\n");
+  assert.equal(stale.errText, "Stale Connection");
+  assert.equal(stale.close, true);
+  assert.equal(stale.name, "ProtocolError");
+  const loop = ProtocolError.parse(
+    "'Loop detected for leafnode account=\"$G\". Delaying attempt to reconnect for 30s'",
+  );
+  assert.equal(loop.close, true);
+  const perm = ProtocolError.parse('-err Permissions Violation for Publish to "foo"');
+  assert.equal(perm.errText, 'Permissions Violation for Publish to "foo"');
+  assert.equal(perm.close, false);
 });
