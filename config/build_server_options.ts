@@ -70,13 +70,20 @@ export function buildServerOptions(issues: ConfigIssues, document: TomlTable): S
   checkAuthorizationAgainstAccounts(root, authorization, declared.userLists);
   checkUniqueUsers(issues, [...globalUsers, ...declared.users]);
   const noAuthUser = root.read("no_auth_user", readNonEmptyString);
-  if (noAuthUser !== undefined) checkNoAuthUser(root, noAuthUser, [...globalUsers, ...declared.users]);
+  if (noAuthUser !== undefined) {
+    checkNoAuthUser(root, noAuthUser, [...globalUsers, ...declared.users]);
+  }
 
   // Leafnode links may bind to any declared account, to $G, and to $SYS,
   // which nats-server creates whether or not it is declared.
   for (const ref of leafnodes.accountRefs) {
     if (ref.account !== SYSTEM_ACCOUNT && !Object.hasOwn(accounts, ref.account)) {
-      issues.add(ref.path, `cannot find local account ${JSON.stringify(ref.account)} specified in leafnode ${ref.role}`);
+      issues.add(
+        ref.path,
+        `cannot find local account ${
+          JSON.stringify(ref.account)
+        } specified in leafnode ${ref.role}`,
+      );
     }
   }
 
@@ -145,8 +152,9 @@ function checkAuthorizationAgainstAccounts(
 ): void {
   if (authorization === undefined) return;
   for (const path of accountUserLists) {
-    if (authorization.hasSingleUser) root.issues.add(path, "Can not have a single user/pass and accounts");
-    else if (authorization.hasToken) root.issues.add(path, "Can not have a token and accounts");
+    if (authorization.hasSingleUser) {
+      root.issues.add(path, "Can not have a single user/pass and accounts");
+    } else if (authorization.hasToken) root.issues.add(path, "Can not have a token and accounts");
   }
 }
 
@@ -156,10 +164,14 @@ function checkUniqueUsers(issues: ConfigIssues, users: readonly ParsedUser[]): v
   const nkeys = new Set<string>();
   for (const { options, identityPath } of users) {
     if (options.nkey !== undefined) {
-      if (nkeys.has(options.nkey)) issues.add(identityPath, `Duplicate nkey ${JSON.stringify(options.nkey)} detected`);
+      if (nkeys.has(options.nkey)) {
+        issues.add(identityPath, `Duplicate nkey ${JSON.stringify(options.nkey)} detected`);
+      }
       nkeys.add(options.nkey);
     } else if (options.user !== undefined) {
-      if (names.has(options.user)) issues.add(identityPath, `Duplicate user ${JSON.stringify(options.user)} detected`);
+      if (names.has(options.user)) {
+        issues.add(identityPath, `Duplicate user ${JSON.stringify(options.user)} detected`);
+      }
       names.add(options.user);
     }
   }
@@ -168,11 +180,16 @@ function checkUniqueUsers(issues: ConfigIssues, users: readonly ParsedUser[]): v
 /** `no_auth_user` must name a user/password user defined somewhere in the file. */
 function checkNoAuthUser(root: TableReader, name: string, users: readonly ParsedUser[]): void {
   if (!users.some((u) => u.options.nkey === undefined)) {
-    root.fail("no_auth_user", `no_auth_user: ${JSON.stringify(name)} present, but users are not defined`);
+    root.fail(
+      "no_auth_user",
+      `no_auth_user: ${JSON.stringify(name)} present, but users are not defined`,
+    );
   } else if (!users.some((u) => u.options.user === name)) {
     root.fail(
       "no_auth_user",
-      `no_auth_user: ${JSON.stringify(name)} not present as user in authorization block or account configuration`,
+      `no_auth_user: ${
+        JSON.stringify(name)
+      } not present as user in authorization block or account configuration`,
     );
   }
 }
