@@ -14,6 +14,7 @@ import {
 } from "../config/mod.ts";
 import type { ServerOptions } from "../config/options.ts";
 import { CANOPY_VERSION, NATS_COMPAT_VERSION } from "../protocol/info.ts";
+import { Logger } from "./logger.ts";
 import { startServer } from "./server_handle.ts";
 
 /** Runs the CLI and resolves with the process exit code. */
@@ -50,7 +51,12 @@ export async function runCli(args: string[]): Promise<number> {
   }
   let server;
   try {
-    server = await startServer(options);
+    const logger = new Logger({
+      debug: options.debug,
+      trace: options.trace,
+      json: command.overrides.logJson,
+    });
+    server = await startServer(options, { logger });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied) {
       console.error(`canopy: cannot listen on ${options.host}:${options.port}: ${error.message}`);

@@ -25,7 +25,7 @@ import type { AuthIdentity, AuthVerdict, ClientAuthenticator } from "../protocol
 import { type ConnectOptions, parseConnect, type ServerInfo } from "../protocol/info.ts";
 import { Parser } from "../protocol/parser.ts";
 import type { Op } from "../protocol/ops.ts";
-import { ProtocolError } from "../protocol/protocol_error.ts";
+import { ErrText, ProtocolError } from "../protocol/protocol_error.ts";
 import {
   encodeErr,
   encodeInfo,
@@ -44,7 +44,6 @@ import {
   SYSTEM_QUEUE_GROUP,
 } from "../protocol/permissions.ts";
 import { isValidQueueName, isValidSubject, publishSubjectError } from "../protocol/subject.ts";
-import { ERR } from "../protocol/errors.ts";
 
 export type ClientMessage =
   | { kind: "received"; data: Uint8Array }
@@ -152,6 +151,8 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     // nats-server stalls producers once a receiver holds half its max_pending; we
     // also cap it so that a default 64 MB limit does not mean 32 MB per client.
     this.#stallThreshold = Math.min(options.maxPending / 2, STALL_THRESHOLD_CAP);
+    // Without a way in for anonymous clients, anything but CONNECT first is refused.
+    this.#parser.requireConnect = !env.authenticator.anonymousIdentity();
     this.#out = new Outbound({
       transport,
       clock: env.clock,
@@ -239,7 +240,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
         return this.#authenticated(msg.verdict);
       case "authTimeout":
         if (this.#state === "connecting" || this.#state === "authenticating") {
-          this.#close("Authentication Timeout", ERR.authenticationTimeout);
+          this.#close("Authentication Timeout", ErrText.authTimeout);
         }
         return;
       case "pingTimer":
@@ -277,9 +278,6 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     } catch (error) {
       if (error instanceof ProtocolError) {
         this.#env.logger.error(`${this.#label()} - Client parser ERROR: ${error.message}`);
-        if (this.#state === "connecting" && !this.#env.authenticator.anonymousIdentity()) {
-          return this.#close("Authorization Violation", ERR.authorizationViolation);
-        }
         if (error.close) return this.#close("Protocol Violation", error.errText);
         if (error.errText) this.#sendErr(error.errText);
         return;
@@ -295,7 +293,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       return;
     }
     if (this.#state === "connecting" && op.kind !== "CONNECT" && !this.#bindAnonymous()) {
-      return this.#close("Authorization Violation", ERR.authorizationViolation);
+      return this.#close("Authorization Violation", ErrText.authorization);
     }
     switch (op.kind) {
       case "CONNECT":
@@ -303,7 +301,8 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       case "PUB":
         return this.#onPub(op.subject, op.reply, 0, op.payload);
       case "HPUB":
-        if (!this.#headers) return this.#close("Protocol Violation", ERR.unknownProtocolOperation);
+        // nats-server closes without an -ERR here ("message headers not supported").
+        if (!this.#headers) return this.#close("Message Headers Not Supported");
         return this.#onPub(op.subject, op.reply, op.headerSize, op.message);
       case "SUB":
         return this.#onSub(op.subject, op.queue, op.sid);
@@ -320,7 +319,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       case "INFO":
         return;
       default:
-        return this.#close("Protocol Violation", ERR.unknownProtocolOperation);
+        return this.#close("Protocol Violation", ErrText.unknownProtocol);
     }
   }
 
@@ -339,6 +338,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     if (this.#state !== "connecting" && this.#state !== "open") return;
     if (this.#connected) return; // a second CONNECT changes nothing, as in nats-server
     this.#connected = true;
+    this.#parser.requireConnect = false;
     if (this.#state === "open") {
       // Already bound anonymously by earlier ops; CONNECT only sets options now.
       this.#applyConnect(json);
@@ -361,7 +361,8 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     try {
       connect = parseConnect(json);
     } catch {
-      this.#close("Protocol Violation", ERR.unknownProtocolOperation);
+      // Broken CONNECT JSON: nats-server closes without an -ERR.
+      this.#close("Protocol Violation");
       return undefined;
     }
     // nats-server's defaults when a field is absent: verbose and pedantic on.
@@ -369,7 +370,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     this.#pedantic = connect.pedantic !== false;
     this.#headers = connect.headers === true;
     if (connect.no_responders === true && !this.#headers) {
-      this.#close("Protocol Violation", ERR.noRespondersRequiresHeaders);
+      this.#close("Protocol Violation", ErrText.noRespondersRequiresHeaders);
       return undefined;
     }
     this.#noResponders = connect.no_responders === true;
@@ -387,7 +388,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     if (this.#state !== "authenticating") return;
     if (!verdict.ok) {
       this.#env.logger.error(`${this.#label()} - authentication error: ${verdict.reason}`);
-      return this.#close("Authentication Failure", ERR.authorizationViolation);
+      return this.#close("Authentication Failure", ErrText.authorization);
     }
     this.#bind(verdict.identity);
     if (this.#state as State !== "open") return;
@@ -402,7 +403,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     const account = this.#env.account(identity.account);
     if (!account) {
       this.#env.logger.error(`${this.#label()} - account "${identity.account}" does not exist`);
-      return this.#close("Authentication Failure", ERR.authorizationViolation);
+      return this.#close("Authentication Failure", ErrText.authorization);
     }
     this.account = account;
     this.user = identity.user;
@@ -447,7 +448,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
   #onSub(subject: string, queue: string | undefined, sid: string): void {
     const account = this.account!;
     if (!isValidSubject(subject) || (queue !== undefined && !isValidQueueName(queue))) {
-      this.#sendErr(ERR.invalidSubject);
+      this.#sendErr(ErrText.invalidSubject);
       return;
     }
     if (
@@ -547,7 +548,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
   #pingTimerFired(): void {
     if (this.#state === "closing") return;
     if (this.#pingsOut + 1 > this.#env.options.pingMax) {
-      return this.#close("Stale Connection", ERR.staleConnection);
+      return this.#close("Stale Connection", ErrText.staleConnection);
     }
     this.#pingsOut++;
     this.#out.append(PING);

@@ -14,6 +14,8 @@ export type LogSink = (line: string) => void;
 export interface LoggerOptions {
   debug?: boolean;
   trace?: boolean;
+  /** One JSON object per line (`{"time","level","pid","msg"}`) for log shippers. */
+  json?: boolean;
   sink?: LogSink;
 }
 
@@ -37,16 +39,25 @@ export class Logger {
   readonly debugEnabled: boolean;
   readonly traceEnabled: boolean;
   #sink: LogSink;
+  #json: boolean;
   #prefix = `[${Deno.pid}] `;
 
   constructor(options: LoggerOptions = {}) {
     this.traceEnabled = options.trace ?? false;
     this.debugEnabled = (options.debug ?? false) || this.traceEnabled;
+    this.#json = options.json ?? false;
     this.#sink = options.sink ?? stderrSink;
   }
 
   log(level: LogLevel, text: string): void {
-    this.#sink(`${this.#prefix}${timestamp(new Date())} [${level}] ${text}`);
+    const now = new Date();
+    if (this.#json) {
+      this.#sink(
+        JSON.stringify({ time: now.toISOString(), level, pid: Deno.pid, msg: text }),
+      );
+      return;
+    }
+    this.#sink(`${this.#prefix}${timestamp(now)} [${level}] ${text}`);
   }
   error(text: string): void {
     this.log("ERR", text);

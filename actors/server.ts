@@ -13,9 +13,10 @@ import { ListenerActor } from "./listener.ts";
 import { Logger } from "./logger.ts";
 import type { Transport } from "./transport.ts";
 import type { ServerOptions } from "../config/options.ts";
-import { ClientAuthenticator, GLOBAL_ACCOUNT } from "../protocol/client_auth.ts";
+import { ClientAuthenticator } from "../protocol/client_auth.ts";
+import { GLOBAL_ACCOUNT } from "../config/defaults.ts";
 import { encodeErr, encodeInfo } from "../protocol/encoder.ts";
-import { ERR } from "../protocol/errors.ts";
+import { ErrText } from "../protocol/protocol_error.ts";
 import { CANOPY_VERSION, NATS_COMPAT_VERSION, PROTOCOL_LEVEL } from "../protocol/info.ts";
 import { generateNonce } from "../protocol/nonce.ts";
 
@@ -140,11 +141,11 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     }
     if (this.connections.size >= this.options.maxConnections) {
       this.logger.error(
-        `${transport.remoteHost}:${transport.remotePort} - ${ERR.maxConnectionsExceeded}`,
+        `${transport.remoteHost}:${transport.remotePort} - ${ErrText.maxConnections}`,
       );
       // nats-server greets the extra client with INFO before refusing it.
       const info = encodeInfo({ ...this.#env.info, client_id: this.#nextCid++ });
-      const err = encodeErr(ERR.maxConnectionsExceeded);
+      const err = encodeErr(ErrText.maxConnections);
       const bytes = new Uint8Array(info.length + err.length);
       bytes.set(info);
       bytes.set(err, info.length);

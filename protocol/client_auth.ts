@@ -9,9 +9,7 @@ import bcrypt from "bcryptjs";
 import { fromPublic } from "@nats-io/nkeys";
 import type { PermissionsOptions, ServerOptions, UserOptions } from "../config/options.ts";
 import type { ConnectOptions } from "./info.ts";
-
-/** The default account every server has. */
-export const GLOBAL_ACCOUNT = "$G";
+import { GLOBAL_ACCOUNT } from "../config/defaults.ts";
 
 /** A successful authentication: which account the client binds to and with what rights. */
 export interface AuthIdentity {

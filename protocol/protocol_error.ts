@@ -23,6 +23,14 @@ export const ErrText = Object.freeze(
     authTimeout: "Authentication Timeout",
     /** Too many outstanding PINGs. */
     staleConnection: "Stale Connection",
+    /** Sent after INFO to a client beyond `max_connections`. */
+    maxConnections: "maximum connections exceeded",
+    /** SUB with a malformed subject or queue (the connection stays open). */
+    invalidSubject: "Invalid Subject",
+    /** CONNECT asking for no_responders without headers. */
+    noRespondersRequiresHeaders: "no responders requires headers support",
+    /** A NATS client dialled the leafnode port. */
+    attemptedLeafPort: "attempted to connect to leaf node port",
   } as const,
 );
 

@@ -26,6 +26,13 @@ import { freePort } from "./free_port.ts";
 /** Which server implementation a test runs against. */
 export type ServerImpl = "canopy" | "nats-server";
 
+/**
+ * Write this as `leafnodes.port` to have `startServer()` pick a free loopback port for the
+ * leafnode listener (chosen again on every start attempt, like the client port). The chosen
+ * port is `ServerHandle.leafPort`.
+ */
+export const AUTO_PORT = "auto";
+
 /** The reference server: where Debian installs it, unless `NATS_SERVER_BIN` names another. */
 export const NATS_SERVER_BINARY: string = Deno.env.get("NATS_SERVER_BIN") ??
   "/usr/sbin/nats-server";
@@ -80,6 +87,13 @@ export interface ServerHandle {
   readonly port: number;
   /** `127.0.0.1:<port>`, ready for the NATS client's `servers` option. */
   readonly url: string;
+  /** The leafnode listener port, when the config set `leafnodes.port` (or `AUTO_PORT`). */
+  readonly leafPort: number | undefined;
+  /**
+   * The config as started, with `AUTO_PORT` replaced by the chosen ports: pass it to
+   * `startServer()` again to restart the server on the same ports.
+   */
+  readonly config: Record<string, unknown>;
   readonly pid: number;
   /** Path of the generated config file (removed by `stop()`). */
   readonly configPath: string;
@@ -243,14 +257,34 @@ export async function startServer(
 ): Promise<ServerHandle> {
   const impl = options.impl ?? targetImpl();
   const fixedPort = typeof config.port === "number" ? config.port : undefined;
+  const autoLeafPort = leafnodesOf(config)?.port === AUTO_PORT;
   for (let attempt = 1;; attempt++) {
     try {
-      return await startOnce(impl, { ...config, port: fixedPort ?? freePort() }, options);
+      return await startOnce(
+        impl,
+        withAutoLeafPort({ ...config, port: fixedPort ?? freePort() }),
+        options,
+      );
     } catch (error) {
       const raced = error instanceof ServerStartError && ADDRESS_IN_USE.test(error.logs);
-      if (!raced || fixedPort !== undefined || attempt === PORT_ATTEMPTS) throw error;
+      const portsChosenHere = fixedPort === undefined || autoLeafPort;
+      if (!raced || !portsChosenHere || attempt === PORT_ATTEMPTS) throw error;
     }
   }
+}
+
+function leafnodesOf(config: Record<string, unknown>): Record<string, unknown> | undefined {
+  const leafnodes = config.leafnodes;
+  return typeof leafnodes === "object" && leafnodes !== null && !Array.isArray(leafnodes)
+    ? leafnodes as Record<string, unknown>
+    : undefined;
+}
+
+/** Replaces `leafnodes.port = AUTO_PORT` with a free port; other configs pass unchanged. */
+function withAutoLeafPort<T extends Record<string, unknown>>(config: T): T {
+  const leafnodes = leafnodesOf(config);
+  if (leafnodes?.port !== AUTO_PORT) return config;
+  return { ...config, leafnodes: { ...leafnodes, port: freePort() } };
 }
 
 async function startOnce(
@@ -328,10 +362,13 @@ async function startOnce(
     throw new ServerStartError(`Cannot start ${impl}: it ${why}`, collector.text);
   }
 
+  const leafPort = leafnodesOf(config)?.port;
   return {
     impl,
     port,
     url: `127.0.0.1:${port}`,
+    leafPort: typeof leafPort === "number" ? leafPort : undefined,
+    config,
     pid: child.pid,
     configPath,
     logs: () => collector.text,
