@@ -12,12 +12,11 @@ import type { Logger } from "./logger.ts";
 import { Outbound, type WriteFailure } from "./outbound.ts";
 import { StallGate } from "./stall_gate.ts";
 import type {
+  ClientInbound,
+  ClientTarget,
   DeliverMessage,
-  DeliveryTarget,
-  RelayMessage,
-  StallMessage,
   Subscription,
-  SubscriptionEndedMessage,
+  Target,
 } from "./subscription.ts";
 import type { Transport } from "./transport.ts";
 import type { ServerOptions } from "../config/options.ts";
@@ -48,10 +47,7 @@ import { isValidQueueName, isValidSubject, publishSubjectError } from "../protoc
 export type ClientMessage =
   | { kind: "received"; data: Uint8Array }
   | { kind: "readEnded"; error?: unknown }
-  | DeliverMessage
-  | SubscriptionEndedMessage
-  | RelayMessage
-  | StallMessage
+  | ClientInbound
   | { kind: "unstalled" }
   | { kind: "authenticated"; verdict: AuthVerdict }
   | { kind: "authTimeout" }
@@ -86,7 +82,8 @@ const CLOSE_FLUSH_MS = 500;
 /** Upper bound for the stall threshold: a few flushes' worth of output. */
 const STALL_THRESHOLD_CAP = 4 * 1024 * 1024;
 
-export class ClientConnection extends Actor<ClientMessage> implements DeliveryTarget {
+export class ClientConnection extends Actor<ClientMessage> implements ClientTarget {
+  readonly kind = "client";
   readonly cid: number;
   echo = true;
   readonly transport: Transport;
@@ -132,7 +129,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
   #stallThreshold: number;
   /** Set while this connection's output is congested; settles when it has drained. */
   #congested?: Promise<void>;
-  #stalledProducers = new Set<DeliveryTarget>();
+  #stalledProducers = new Set<Target>();
 
   constructor(cid: number, transport: Transport, env: ClientEnvironment) {
     super({ name: `cid:${cid}`, supervisor: env.supervisor });
@@ -460,7 +457,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
       return;
     }
     if (!this.#subs.has(sid)) {
-      const sub: Subscription = { subject, queue, sid, target: this, delivered: 0 };
+      const sub: Subscription = { subject, queue, sid, target: this, weight: 1, delivered: 0 };
       this.#subs.set(sid, sub);
       account.tell({ kind: "subscribe", sub });
     }
@@ -528,7 +525,7 @@ export class ClientConnection extends Actor<ClientMessage> implements DeliveryTa
     }
   }
 
-  #askToPause(producer: DeliveryTarget | undefined): void {
+  #askToPause(producer: Target | undefined): void {
     if (!producer || producer === this || this.#stalledProducers.has(producer)) return;
     if (!this.#congested) {
       this.#congested = this.#out.below(this.#stallThreshold / 2);

@@ -29,7 +29,7 @@ function denied(reason: string): AuthVerdict {
   return { ok: false, reason };
 }
 
-function decodeSignature(sig: string): Uint8Array | undefined {
+export function decodeSignature(sig: string): Uint8Array | undefined {
   try {
     const std = sig.replaceAll("-", "+").replaceAll("_", "/");
     const padded = std + "=".repeat((4 - std.length % 4) % 4);
@@ -48,9 +48,32 @@ function sameSecret(a: string, b: string): boolean {
   return diff === 0;
 }
 
-async function passwordMatches(stored: string, given: string): Promise<boolean> {
+/** Compares a configured password (plain or bcrypt hash) with the one presented. */
+export async function passwordMatches(stored: string, given: string): Promise<boolean> {
   if (BCRYPT_PREFIX.test(stored)) return await bcrypt.compare(given, stored);
   return sameSecret(stored, given);
+}
+
+/**
+ * Checks that `sig` is `nkey`'s signature over the nonce we sent; returns
+ * why not, or undefined when it verifies.
+ */
+export function nonceSignatureProblem(
+  nkey: string,
+  nonce: string | undefined,
+  sig: string | undefined,
+): string | undefined {
+  if (!nonce || !sig) return "nkey presented without a signature";
+  const bytes = decodeSignature(sig);
+  if (!bytes) return "signature is not base64";
+  try {
+    if (!fromPublic(nkey).verify(new TextEncoder().encode(nonce), bytes)) {
+      return "signature verification failed";
+    }
+  } catch {
+    return "invalid nkey";
+  }
+  return undefined;
 }
 
 export class ClientAuthenticator {
@@ -129,17 +152,8 @@ export class ClientAuthenticator {
   #nkey(connect: ConnectOptions, nonce: string | undefined): AuthVerdict {
     const user = this.#byNkey.get(connect.nkey!);
     if (!user) return denied(`unknown nkey "${connect.nkey}"`);
-    if (!nonce || !connect.sig) return denied("nkey presented without a signature");
-    const sig = decodeSignature(connect.sig);
-    if (!sig) return denied("signature is not base64");
-    try {
-      const verifier = fromPublic(connect.nkey!);
-      if (!verifier.verify(new TextEncoder().encode(nonce), sig)) {
-        return denied("signature verification failed");
-      }
-    } catch {
-      return denied("invalid nkey");
-    }
+    const problem = nonceSignatureProblem(connect.nkey!, nonce, connect.sig);
+    if (problem) return denied(problem);
     return this.#granted(user, connect.nkey);
   }
 
