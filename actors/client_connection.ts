@@ -11,13 +11,9 @@ import type { Clock, TimerId } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import { Outbound, type WriteFailure } from "./outbound.ts";
 import { StallGate } from "./stall_gate.ts";
-import type {
-  ClientInbound,
-  ClientTarget,
-  DeliverMessage,
-  Subscription,
-  Target,
-} from "./subscription.ts";
+import { Backpressure, stallThreshold } from "./backpressure.ts";
+import { readLoop } from "./read_loop.ts";
+import type { ClientInbound, ClientTarget, DeliverMessage, Subscription } from "./subscription.ts";
 import type { Transport } from "./transport.ts";
 import type { ServerOptions } from "../config/options.ts";
 import type { AuthIdentity, AuthVerdict, ClientAuthenticator } from "../protocol/client_auth.ts";
@@ -74,13 +70,8 @@ export interface ClientEnvironment {
 type State = "connecting" | "authenticating" | "open" | "closing";
 
 const CRLF_LENGTH = 2;
-/** Read buffers start small so idle connections pin little memory (runtime facts §1). */
-const MIN_READ_BUFFER = 4 * 1024;
-const MAX_READ_BUFFER = 64 * 1024;
 /** How long a closing connection may take to flush its final `-ERR`. */
 const CLOSE_FLUSH_MS = 500;
-/** Upper bound for the stall threshold: a few flushes' worth of output. */
-const STALL_THRESHOLD_CAP = 4 * 1024 * 1024;
 
 export class ClientConnection extends Actor<ClientMessage> implements ClientTarget {
   readonly kind = "client";
@@ -125,11 +116,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   #discardOutput = false;
   /** Where this connection's read loop waits while receivers it feeds are congested. */
   #gate: StallGate;
-  /** Pending output above which publishers feeding this connection are asked to pause. */
-  #stallThreshold: number;
-  /** Set while this connection's output is congested; settles when it has drained. */
-  #congested?: Promise<void>;
-  #stalledProducers = new Set<Target>();
+  #backpressure: Backpressure;
 
   constructor(cid: number, transport: Transport, env: ClientEnvironment) {
     super({ name: `cid:${cid}`, supervisor: env.supervisor });
@@ -145,9 +132,6 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
       onOp: (op) => this.#onOp(op),
     });
     this.#gate = new StallGate(env.clock);
-    // nats-server stalls producers once a receiver holds half its max_pending; we
-    // also cap it so that a default 64 MB limit does not mean 32 MB per client.
-    this.#stallThreshold = Math.min(options.maxPending / 2, STALL_THRESHOLD_CAP);
     // Without a way in for anonymous clients, anything but CONNECT first is refused.
     this.#parser.requireConnect = !env.authenticator.anonymousIdentity();
     this.#out = new Outbound({
@@ -156,6 +140,12 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
       writeDeadlineMs: options.writeDeadlineMs,
       onFailure: (failure) => this.tell({ kind: "writeFailed", failure }),
     });
+    this.#backpressure = new Backpressure(
+      this.#out,
+      stallThreshold(options.maxPending),
+      this,
+      () => this.tell({ kind: "unstalled" }),
+    );
   }
 
   /** Sends INFO, arms the auth timer and starts reading. */
@@ -175,7 +165,13 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
       options.authTimeoutMs,
     );
     this.#armPing();
-    this.#readLoop();
+    readLoop({
+      transport: this.transport,
+      gate: this.#gate,
+      received: (data) => this.tell({ kind: "received", data }),
+      ended: (error) => this.tell({ kind: "readEnded", error }),
+      stopped: () => this.isStopped,
+    });
   }
 
   get subscriptionCount(): number {
@@ -191,27 +187,6 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     return this.#subs.values();
   }
 
-  async #readLoop(): Promise<void> {
-    let size = MIN_READ_BUFFER;
-    try {
-      for (;;) {
-        // A fresh buffer per read: parsed payloads are zero-copy views into it
-        // and may still sit in other actors' mailboxes.
-        if (this.#gate.holding) await this.#gate.pass();
-        const buffer = new Uint8Array(size);
-        const n = await this.transport.read(buffer);
-        if (n === null) break;
-        if (this.isStopped) return;
-        if (n === size && size < MAX_READ_BUFFER) size *= 2;
-        else if (n < size / 4 && size > MIN_READ_BUFFER) size /= 2;
-        this.tell({ kind: "received", data: buffer.subarray(0, n) });
-      }
-      this.tell({ kind: "readEnded" });
-    } catch (error) {
-      this.tell({ kind: "readEnded", error });
-    }
-  }
-
   protected receive(msg: ClientMessage): void {
     switch (msg.kind) {
       case "received":
@@ -222,8 +197,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
         this.#gate.hold(msg.until);
         return;
       case "unstalled":
-        this.#congested = undefined;
-        this.#stalledProducers.clear();
+        this.#backpressure.reset();
         return;
       case "relay":
         this.#barriers--;
@@ -516,23 +490,13 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     }
     this.outMsgs++;
     this.outBytes += message.length;
-    if (out.pending > this.#stallThreshold) this.#askToPause(msg.producer);
+    this.#backpressure.check(msg.producer);
     if (out.pending > this.#env.options.maxPending) {
       this.#env.logger.warn(
         `${this.#label()} - Slow Consumer Detected: MaxPending of ${this.#env.options.maxPending} Exceeded`,
       );
       this.#cutOff("Slow Consumer (Pending Bytes)");
     }
-  }
-
-  #askToPause(producer: Target | undefined): void {
-    if (!producer || producer === this || this.#stalledProducers.has(producer)) return;
-    if (!this.#congested) {
-      this.#congested = this.#out.below(this.#stallThreshold / 2);
-      this.#congested.then(() => this.tell({ kind: "unstalled" }));
-    }
-    this.#stalledProducers.add(producer);
-    producer.tell({ kind: "stall", until: this.#congested });
   }
 
   #armPing(): void {

@@ -10,11 +10,16 @@ import { AccountActor } from "./account.ts";
 import { ClientConnection, type ClientEnvironment } from "./client_connection.ts";
 import { type Clock, SystemClock } from "./clock.ts";
 import { ListenerActor } from "./listener.ts";
+import { LeafConnection, type LeafEnvironment, type SolicitContext } from "./leaf_connection.ts";
+import { RemoteActor } from "./remote.ts";
+import { LeafAuthenticator } from "../protocol/leaf_auth.ts";
+import type { LeafInfo } from "../protocol/leaf_info.ts";
 import { Logger } from "./logger.ts";
 import type { Transport } from "./transport.ts";
 import type { ServerOptions } from "../config/options.ts";
 import { ClientAuthenticator } from "../protocol/client_auth.ts";
 import { GLOBAL_ACCOUNT } from "../config/defaults.ts";
+import { generateServerId } from "../config/server_id.ts";
 import { encodeErr, encodeInfo } from "../protocol/encoder.ts";
 import { ErrText } from "../protocol/protocol_error.ts";
 import { CANOPY_VERSION, NATS_COMPAT_VERSION, PROTOCOL_LEVEL } from "../protocol/info.ts";
@@ -22,7 +27,10 @@ import { generateNonce } from "../protocol/nonce.ts";
 
 export type ServerMessage =
   | { kind: "accepted"; transport: Transport }
+  | { kind: "leafAccepted"; transport: Transport }
   | { kind: "connectionClosed"; connection: ClientConnection; reason: string }
+  | { kind: "leafEstablished"; link: LeafConnection }
+  | { kind: "leafClosed"; link: LeafConnection }
   | { kind: "shutdown"; done: () => void };
 
 export interface ServerDependencies {
@@ -41,7 +49,11 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
   readonly startedAt: Date;
   readonly accounts = new Map<string, AccountActor>();
   readonly connections = new Map<number, ClientConnection>();
+  readonly leafs = new Map<number, LeafConnection>();
+  readonly remotes: RemoteActor[] = [];
   #clientListener?: ListenerActor;
+  #leafListener?: ListenerActor;
+  #leafEnv: LeafEnvironment;
   #nextCid = 1;
   #env: ClientEnvironment;
   #shuttingDown = false;
@@ -53,7 +65,8 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     this.options = options;
     this.clock = deps.clock ?? new SystemClock();
     this.logger = deps.logger ?? new Logger({ debug: options.debug, trace: options.trace });
-    this.serverId = options.serverName;
+    // The id is new each start, as in nats-server; the name is the operator's (or the id).
+    this.serverId = generateServerId();
     this.startedAt = new Date();
     this.#addAccount(GLOBAL_ACCOUNT);
     for (const name of Object.keys(options.accounts)) this.#addAccount(name);
@@ -80,6 +93,22 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       supervisor: this,
       nonce: generateNonce,
     };
+    this.#leafEnv = {
+      options,
+      clock: this.clock,
+      logger: this.logger,
+      supervisor: this,
+      serverId: this.serverId,
+      serverName: options.serverName,
+      // Without a cluster block nats-server names its cluster after the server.
+      clusterName: options.serverName,
+      leafAuth: new LeafAuthenticator(options.leafnodes.authorization, this.#env.authenticator),
+      account: (name) => this.accounts.get(name),
+      info: () => this.#leafInfo(),
+      nonce: generateNonce,
+      established: (link) => this.tell({ kind: "leafEstablished", link }),
+      closed: (link) => this.tell({ kind: "leafClosed", link }),
+    };
   }
 
   /** Opens the listeners. Throws (before anything is served) if a port is unavailable. */
@@ -103,7 +132,64 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     logger.info(
       `Listening for client connections on ${hostPort(options.host, this.#clientListener.port)}`,
     );
+    const leaf = options.leafnodes;
+    this.#leafListener = new ListenerActor({
+      label: "leafnode",
+      host: leaf.host,
+      port: leaf.port,
+      logger,
+      supervisor: this,
+      accepted: (transport) => this.tell({ kind: "leafAccepted", transport }),
+    });
+    logger.info(
+      `Listening for leafnode connections on ${hostPort(leaf.host, this.#leafListener.port)}`,
+    );
     logger.info("Server is ready");
+    leaf.remotes.forEach((remote, i) => {
+      const actor = new RemoteActor(i, remote, {
+        clock: this.clock,
+        logger,
+        supervisor: this,
+        reconnectMs: leaf.reconnectMs,
+        createLink: (transport, context) => this.#createLink(transport, context),
+      });
+      this.remotes.push(actor);
+      actor.start();
+    });
+  }
+
+  /** The bound leafnode port (useful when the configured port was 0). */
+  get leafPort(): number {
+    return this.#leafListener?.port ?? this.options.leafnodes.port;
+  }
+
+  #leafInfo(): Omit<LeafInfo, "client_id" | "nonce"> {
+    const leaf = this.options.leafnodes;
+    const port = this.leafPort;
+    const advertised = leaf.advertise ?? hostPort(leaf.host, port);
+    const info: Omit<LeafInfo, "client_id" | "nonce"> = {
+      server_id: this.serverId,
+      server_name: this.options.serverName,
+      version: NATS_COMPAT_VERSION,
+      proto: PROTOCOL_LEVEL,
+      go: `deno ${Deno.version.deno}`,
+      host: leaf.host,
+      port,
+      headers: true,
+      auth_required: true,
+      max_payload: this.options.maxPayload,
+      ip: advertised,
+      info_on_connect: true,
+      leafnode_urls: leaf.noAdvertise ? [] : [advertised],
+    };
+    if (leaf.remotes.length > 0) info.cluster = this.options.serverName;
+    return info;
+  }
+
+  #createLink(transport: Transport, context: SolicitContext): LeafConnection {
+    const link = new LeafConnection(this.#nextCid++, transport, this.#leafEnv, context);
+    this.leafs.set(link.cid, link);
+    return link;
   }
 
   /** The bound client port (useful when the configured port was 0). */
@@ -113,9 +199,13 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
 
   /** Supervision policy: connections are stopped, everything else resumes. */
   childFailed(child: Actor<never>, error: unknown): Directive {
-    if (child instanceof ClientConnection) {
+    if (child instanceof ClientConnection || child instanceof LeafConnection) {
       this.logger.error(`${child.name}: crashed, closing it: ${errorText(error)}`);
       return "stop";
+    }
+    if (child instanceof RemoteActor) {
+      this.logger.error(`${child.name}: crashed, restarting it: ${errorText(error)}`);
+      return "restart";
     }
     this.logger.error(`${child.name}: failed handling a message, resuming: ${errorText(error)}`);
     return "resume";
@@ -125,9 +215,17 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     switch (msg.kind) {
       case "accepted":
         return this.#admit(msg.transport);
+      case "leafAccepted":
+        return this.#admitLeaf(msg.transport);
       case "connectionClosed":
         this.connections.delete(msg.connection.cid);
-        if (this.#shuttingDown && this.connections.size === 0) this.#allClosed?.();
+        this.#maybeAllClosed();
+        return;
+      case "leafEstablished":
+        return this.#replaceDuplicate(msg.link);
+      case "leafClosed":
+        this.leafs.delete(msg.link.cid);
+        this.#maybeAllClosed();
         return;
       case "shutdown":
         return this.#shutdown(msg.done);
@@ -159,24 +257,62 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     connection.start();
   }
 
+  #admitLeaf(transport: Transport): void {
+    if (this.#shuttingDown) {
+      transport.close();
+      return;
+    }
+    const link = new LeafConnection(this.#nextCid++, transport, this.#leafEnv);
+    this.leafs.set(link.cid, link);
+    link.start();
+  }
+
+  /** An older inbound link from the same peer and account is replaced by the new one (spec 3.11). */
+  #replaceDuplicate(link: LeafConnection): void {
+    if (!link.peerName) return;
+    for (const other of this.leafs.values()) {
+      if (
+        other !== link && other.side === "accept" && other.peerName === link.peerName &&
+        other.peerCluster === link.peerCluster && other.account === link.account &&
+        other.peerRemoteAccount === link.peerRemoteAccount
+      ) {
+        this.logger.warn(`${other.label} - Replacing duplicate leafnode connection`);
+        other.tell({
+          kind: "close",
+          reason: "Duplicate Remote LeafNode Connection",
+          errText: "Duplicate Remote LeafNode Connection",
+        });
+      }
+    }
+  }
+
+  #maybeAllClosed(): void {
+    if (this.#shuttingDown && this.connections.size === 0 && this.leafs.size === 0) {
+      this.#allClosed?.();
+    }
+  }
+
   #shutdown(done: () => void): void {
     if (this.#shuttingDown) return done();
     this.#shuttingDown = true;
     this.logger.info("Initiating Shutdown...");
     this.#clientListener?.tell({ kind: "stop" });
+    this.#leafListener?.tell({ kind: "stop" });
+    for (const remote of this.remotes) remote.tell({ kind: "stop" });
     const finish = () => {
       for (const account of this.accounts.values()) account.stop({ reason: "shutdown" });
       this.logger.info("Server Exiting..");
       done();
       this.stop({ reason: "shutdown" });
     };
-    if (this.connections.size === 0) return finish();
+    if (this.connections.size === 0 && this.leafs.size === 0) return finish();
     const timer = this.clock.setTimeout(finish, SHUTDOWN_GRACE_MS);
     this.#allClosed = () => {
       this.clock.clearTimeout(timer);
       finish();
     };
     for (const c of this.connections.values()) c.tell({ kind: "close", reason: "Server Shutdown" });
+    for (const l of this.leafs.values()) l.tell({ kind: "close", reason: "Server Shutdown" });
   }
 
   #addAccount(name: string): void {

@@ -23,6 +23,8 @@ export interface CanopyServer {
   readonly options: ServerOptions;
   /** The port the client listener is bound to. */
   readonly port: number;
+  /** The port the leafnode listener is bound to. */
+  readonly leafPort: number;
   readonly serverId: string;
   stats(): ServerStats;
   /** Stops accepting, closes every connection after flushing it, and resolves when done. */
@@ -51,6 +53,7 @@ export function startServer(
   const handle: CanopyServer = {
     options: full,
     port: actor.clientPort,
+    leafPort: actor.leafPort,
     serverId: actor.serverId,
     stats(): ServerStats {
       const stats: ServerStats = {

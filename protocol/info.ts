@@ -5,6 +5,8 @@
  * @module
  */
 
+import { parseJsonObject } from "./leaf_info.ts";
+
 /**
  * The nats-server version whose client protocol Canopy speaks. Clients derive
  * feature support (headers, no_responders) from `version`, so it names the
@@ -59,9 +61,5 @@ export interface ConnectOptions {
 
 /** Parses a CONNECT json payload; throws on anything that is not a JSON object. */
 export function parseConnect(json: string): ConnectOptions {
-  const value = JSON.parse(json);
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError("Cannot parse CONNECT: not a JSON object");
-  }
-  return value as ConnectOptions;
+  return parseJsonObject<ConnectOptions>(json);
 }
