@@ -93,8 +93,7 @@ export class AccountActor extends Actor<AccountMessage> {
         return;
       }
       case "forget":
-        for (const sub of msg.subs) this.#remove(sub);
-        return;
+        return this.#forget(msg.subs);
       case "publish":
         this.#route(msg);
         return;
@@ -114,6 +113,40 @@ export class AccountActor extends Actor<AccountMessage> {
     }
   }
 
+  /**
+   * A connection went away with all its subscriptions: each key's interest is
+   * withdrawn in one change (one LS- per queue group, not one LS+ per member).
+   */
+  #forget(subs: Subscription[]): void {
+    const changes = new Map<string, InterestChange>();
+    for (const sub of subs) {
+      if (!this.index.remove(sub)) continue;
+      if (this.leafs.size === 0) continue;
+      const key = sub.queue ? `${sub.subject} ${sub.queue}` : sub.subject;
+      const change = changes.get(key);
+      const delta = sub.queue ? -sub.weight : -1;
+      if (change) change.delta += delta;
+      else changes.set(key, { ...this.#changeOf(sub), delta });
+    }
+    for (const change of changes.values()) this.#tellLeafs(change, subs[0].target);
+  }
+
+  #changeOf(sub: Subscription): InterestChange {
+    return {
+      subject: sub.subject,
+      queue: sub.queue,
+      delta: sub.queue ? sub.weight : 1,
+      owner: ownerOf(sub.target),
+      origin: sub.origin,
+    };
+  }
+
+  #tellLeafs(change: InterestChange, owner: Target): void {
+    for (const leaf of this.leafs) {
+      if (leaf !== owner) leaf.tell({ kind: "interest", change });
+    }
+  }
+
   #remove(sub: Subscription): void {
     if (this.index.remove(sub)) this.#announce(sub, sub.queue ? -sub.weight : -1);
   }
@@ -121,16 +154,7 @@ export class AccountActor extends Actor<AccountMessage> {
   /** Tells every other leaf link of a change; each decides what its peer hears. */
   #announce(sub: Subscription, delta: number): void {
     if (this.leafs.size === 0) return;
-    const change: InterestChange = {
-      subject: sub.subject,
-      queue: sub.queue,
-      delta,
-      owner: ownerOf(sub.target),
-      origin: sub.origin,
-    };
-    for (const leaf of this.leafs) {
-      if (leaf !== sub.target) leaf.tell({ kind: "interest", change });
-    }
+    this.#tellLeafs({ ...this.#changeOf(sub), delta }, sub.target);
   }
 
   #registerLeaf(leaf: LeafTarget, inboundCluster?: string, hubCluster?: string): void {
@@ -147,14 +171,7 @@ export class AccountActor extends Actor<AccountMessage> {
     const interest: InterestChange[] = [];
     if (!loop) {
       for (const sub of this.index.all()) {
-        if (sub.target === leaf) continue;
-        interest.push({
-          subject: sub.subject,
-          queue: sub.queue,
-          delta: sub.queue ? sub.weight : 1,
-          owner: ownerOf(sub.target),
-          origin: sub.origin,
-        });
+        if (sub.target !== leaf) interest.push(this.#changeOf(sub));
       }
     }
     leaf.tell({ kind: "registered", loop, lds: this.lds, interest });

@@ -568,9 +568,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
         `(${this.role} role, peer ${this.peerName ?? "?"})`,
     );
     // The initial dump: our loop-detection subject, then the account's interest.
-    const lds = this.#advertised.update(msg.lds, undefined, 1);
-    if (lds) this.#out.append(lds);
-    for (const change of msg.interest) this.#advertise(change);
+    this.#dump([{ subject: msg.lds, delta: 1, owner: "client" }, ...msg.interest]);
     this.#arm("ping", FIRST_PING_MS * (1 + Math.random() * 0.2));
     this.#replayHeld();
   }
@@ -584,14 +582,26 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     }
   }
 
-  /** Decides whether the peer hears of a change of interest (spec 3.3), and tells it. */
-  #advertise(change: InterestChange): void {
+  /** Decides whether the peer hears of a change of interest (spec 3.3). */
+  #admits(change: InterestChange): boolean {
     const special = bypassesFilters(change.subject);
-    if (change.origin !== undefined && change.origin === this.peerCluster) return;
-    if (this.role === "spoke" && change.owner === "spoke-link" && !special) return;
-    if (change.delta > 0 && !special && !this.#fromPeer.allowsInterest(change.subject)) return;
+    if (change.origin !== undefined && change.origin === this.peerCluster) return false;
+    if (this.role === "spoke" && change.owner === "spoke-link" && !special) return false;
+    return change.delta <= 0 || special || this.#fromPeer.allowsInterest(change.subject);
+  }
+
+  #advertise(change: InterestChange): void {
+    if (!this.#admits(change)) return;
     const line = this.#advertised.update(change.subject, change.queue, change.delta);
     if (line) this.#out.append(line);
+  }
+
+  /** The initial dump: counts are aggregated first, then each key is announced once. */
+  #dump(changes: InterestChange[]): void {
+    for (const change of changes) {
+      if (this.#admits(change)) this.#advertised.update(change.subject, change.queue, change.delta);
+    }
+    for (const line of this.#advertised.announceAll()) this.#out.append(line);
   }
 
   #onInterest(subject: string, queue: string | undefined, weight: number | undefined): void {

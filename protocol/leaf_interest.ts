@@ -46,6 +46,19 @@ export class InterestMap {
     return undefined;
   }
 
+  /** LS+ lines for every key currently held, with aggregated queue weights. */
+  *announceAll(): Generator<Uint8Array> {
+    for (const [key, count] of this.#counts) {
+      const space = key.indexOf(" ");
+      if (space < 0) yield encodeLsPlus({ subject: key });
+      else {yield encodeLsPlus({
+          subject: key.slice(0, space),
+          queue: key.slice(space + 1),
+          weight: count,
+        });}
+    }
+  }
+
   clear(): void {
     this.#counts.clear();
   }
