@@ -14,6 +14,7 @@ import {
 } from "../config/mod.ts";
 import type { ServerOptions } from "../config/options.ts";
 import { CANOPY_VERSION, NATS_COMPAT_VERSION } from "../protocol/info.ts";
+import { JETSTREAM_DENIES } from "../protocol/leaf_info.ts";
 import { Logger } from "./logger.ts";
 import { startServer } from "./server_handle.ts";
 
@@ -99,5 +100,49 @@ export function describeEffectiveConfig(options: ServerOptions): string {
     }
   }
   if (options.noAuthUser) lines.push(`no_auth_user: ${options.noAuthUser}`);
+  lines.push(...describeLeafnodes(options));
   return lines.join("\n");
+}
+
+function describeLeafnodes(options: ServerOptions): string[] {
+  const leaf = options.leafnodes;
+  const lines = [
+    `leafnode listener: ${leaf.host}:${leaf.port}` +
+    (leaf.advertise ? ` advertise=${leaf.advertise}` : "") +
+    (leaf.noAdvertise ? " no_advertise" : ""),
+  ];
+  const auth = leaf.authorization;
+  if (auth?.user) lines.push(`  leaf auth: user ${auth.user} -> account ${auth.account ?? "$G"}`);
+  else if (auth?.nkey) {
+    lines.push(`  leaf auth: nkey ${auth.nkey} -> account ${auth.account ?? "$G"}`);
+  } else if (auth && auth.users.length > 0) {
+    for (const u of auth.users) {
+      lines.push(`  leaf auth: user ${u.user} -> account ${u.account ?? "$G"}`);
+    }
+  } else lines.push("  leaf auth: the client users (or none)");
+  lines.push(`  implicit on every leaf link: deny both ways ${JETSTREAM_DENIES.join(" ")}`);
+  lines.push(`remotes: ${leaf.remotes.length} (reconnect every ${leaf.reconnectMs}ms)`);
+  leaf.remotes.forEach((r, i) => {
+    lines.push(
+      `  remote ${i}: ${r.urls.map(redactUrl).join(", ")} account=${r.account ?? "$G"}` +
+        (r.hub ? " hub=true" : "") + (r.noRandomize ? " no_randomize" : ""),
+    );
+    if (r.credentials) lines.push(`    credentials: ${r.credentials}`);
+    if (r.nkey) lines.push("    nkey: (seed configured)");
+    lines.push(`    never import: ${[...r.denyImports, ...JETSTREAM_DENIES].join(" ")}`);
+    lines.push(`    never export: ${[...r.denyExports, ...JETSTREAM_DENIES].join(" ")}`);
+    lines.push("    plus whatever import/export permissions the hub sends when the link is up");
+  });
+  return lines;
+}
+
+/** Passwords in remote URLs never reach logs or reports. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "xxxxx";
+    return u.toString();
+  } catch {
+    return url;
+  }
 }
