@@ -497,7 +497,8 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
       server_id: this.#env.serverId,
       name: this.#env.serverName,
       cluster: this.#env.clusterName,
-      headers: true,
+      // We support headers; the link has them only if the hub does too.
+      headers: this.#peerHeaders,
     };
     if (remote.hub) connect.is_hub = true;
     // Lets a 2.10+ hub tell our remotes apart when several bind to one of its accounts.
