@@ -242,16 +242,19 @@ export class AccountActor extends Actor<AccountMessage> {
    * a leaf link weighted by the members it advertised.
    */
   #chooseMember(group: readonly Subscription[], msg: Publish): Subscription | undefined {
+    // A publisher with echo off is never its own group's member (nats-server skips it too).
+    const self = msg.from.kind === "client" && !msg.from.echo ? msg.from : undefined;
     let locals = 0;
     let remoteWeight = 0;
     for (const sub of group) {
-      if (sub.target.kind === "client") locals++;
-      else if (this.#mayForward(sub.target, msg)) remoteWeight += sub.weight;
+      if (sub.target.kind === "client") {
+        if (sub.target !== self) locals++;
+      } else if (this.#mayForward(sub.target, msg)) remoteWeight += sub.weight;
     }
     if (locals > 0) {
       let pick = Math.floor(Math.random() * locals);
       for (const sub of group) {
-        if (sub.target.kind === "client" && pick-- === 0) return sub;
+        if (sub.target.kind === "client" && sub.target !== self && pick-- === 0) return sub;
       }
     }
     if (remoteWeight === 0) return undefined;
