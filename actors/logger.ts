@@ -50,6 +50,8 @@ export class Logger {
   }
 
   log(level: LogLevel, text: string): void {
+    if (level === "DBG" && !this.debugEnabled) return;
+    if (level === "TRC" && !this.traceEnabled) return;
     const now = new Date();
     if (this.#json) {
       this.#sink(
@@ -69,9 +71,9 @@ export class Logger {
     this.log("INF", text);
   }
   debug(text: string): void {
-    if (this.debugEnabled) this.log("DBG", text);
+    this.log("DBG", text);
   }
   trace(text: string): void {
-    if (this.traceEnabled) this.log("TRC", text);
+    this.log("TRC", text);
   }
 }

@@ -37,6 +37,9 @@ export interface RemoteEnvironment {
   dial?(url: URL): Promise<Transport>;
 }
 
+/** Dial failures between two error-level reports (about a minute at the default interval). */
+const ERROR_REPORT_EVERY = 60;
+
 /** nats-server's default dial timeout for leafnode remotes. */
 const DIAL_TIMEOUT_MS = 1000;
 
@@ -76,7 +79,10 @@ export class RemoteActor extends Actor<RemoteMessage> {
         return this.#dialed(msg.transport, msg.url);
       case "dialFailed":
         this.lastError = errorMessage(msg.error);
-        this.#env.logger.error(
+        // Like nats-server's connect_error_reports: the first failure and then one
+        // a minute or so at error level, the rest at debug, so a dead hub cannot flood logs.
+        this.#env.logger.log(
+          this.attempts % ERROR_REPORT_EVERY === 1 ? "ERR" : "DBG",
           `Error trying to connect as leafnode to remote server ${hostPort(msg.url)} ` +
             `(attempt ${this.attempts}): ${this.lastError}`,
         );
@@ -85,6 +91,10 @@ export class RemoteActor extends Actor<RemoteMessage> {
         if (msg.link !== this.link) return;
         this.link = undefined;
         this.lastCloseReason = msg.link.closeReason;
+        this.#env.logger.info(
+          `Remote ${this.index}: leafnode link to ${msg.link.peerName ?? "hub"} ended ` +
+            `(${msg.link.closeReason || "closed"}), reconnecting`,
+        );
         if (msg.link.established) {
           this.attempts = 0;
           this.lastError = undefined;
