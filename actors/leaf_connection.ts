@@ -569,7 +569,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
         `(${this.role} role, peer ${this.peerName ?? "?"})`,
     );
     // The initial dump: our loop-detection subject, then the account's interest.
-    this.#dump([{ subject: msg.lds, delta: 1, owner: "client" }, ...msg.interest]);
+    this.#dump(msg.lds, msg.interest);
     this.#arm("ping", FIRST_PING_MS * (1 + Math.random() * 0.2));
     this.#replayHeld();
   }
@@ -583,24 +583,39 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     }
   }
 
-  /** Decides whether the peer hears of a change of interest (spec 3.3). */
-  #admits(change: InterestChange): boolean {
-    const special = bypassesFilters(change.subject);
-    if (change.origin !== undefined && change.origin === this.peerCluster) return false;
-    if (this.role === "spoke" && change.owner === "spoke-link" && !special) return false;
+  /**
+   * Decides whether the peer hears of a change of interest (spec 3.2, 3.3),
+   * with nats-server 2.9.10's rules for loop-detection subjects: in the
+   * initial dump they are filtered like any interest; later they pass the
+   * origin-cluster and permission checks, while a spoke still forwards only
+   * local interest. A cycle is then found where a server meets its own `$LDS`
+   * on the newest link, and the links that already worked stay up.
+   */
+  #admits(change: InterestChange, inDump: boolean): boolean {
+    const special = !inDump && bypassesFilters(change.subject);
+    if (!special && change.origin !== undefined && change.origin === this.peerCluster) {
+      return false;
+    }
+    if (this.role === "spoke" && change.owner === "spoke-link") return false;
     return change.delta <= 0 || special || this.#fromPeer.allowsInterest(change.subject);
   }
 
   #advertise(change: InterestChange): void {
-    if (!this.#admits(change)) return;
+    if (!this.#admits(change, false)) return;
     const line = this.#advertised.update(change.subject, change.queue, change.delta);
     if (line) this.#out.append(line);
   }
 
-  /** The initial dump: counts are aggregated first, then each key is announced once. */
-  #dump(changes: InterestChange[]): void {
+  /**
+   * The initial dump: our own `$LDS` subject unconditionally, then the
+   * account's interest; counts are aggregated, then each key announced once.
+   */
+  #dump(lds: string, changes: InterestChange[]): void {
+    this.#advertised.update(lds, undefined, 1);
     for (const change of changes) {
-      if (this.#admits(change)) this.#advertised.update(change.subject, change.queue, change.delta);
+      if (this.#admits(change, true)) {
+        this.#advertised.update(change.subject, change.queue, change.delta);
+      }
     }
     for (const line of this.#advertised.announceAll()) this.#out.append(line);
   }

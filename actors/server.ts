@@ -165,22 +165,33 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
 
   #leafInfo(): Omit<LeafInfo, "client_id" | "nonce"> {
     const leaf = this.options.leafnodes;
-    const port = this.leafPort;
-    const advertised = leaf.advertise ?? hostPort(leaf.host, port);
+    // What leaves are told to dial: `advertise` when set (a NAT or proxy in front of us).
+    let host = leaf.host;
+    let port = this.leafPort;
+    if (leaf.advertise) {
+      const at = leaf.advertise.lastIndexOf(":");
+      if (at > 0) {
+        host = leaf.advertise.slice(0, at).replace(/^\[|\]$/g, "");
+        port = Number(leaf.advertise.slice(at + 1)) || port;
+      } else host = leaf.advertise;
+    }
+    const url = hostPort(host, port);
     const info: Omit<LeafInfo, "client_id" | "nonce"> = {
       server_id: this.serverId,
       server_name: this.options.serverName,
       version: NATS_COMPAT_VERSION,
       proto: PROTOCOL_LEVEL,
       go: `deno ${Deno.version.deno}`,
-      host: leaf.host,
+      host,
       port,
       headers: true,
       auth_required: true,
       max_payload: this.options.maxPayload,
-      ip: advertised,
+      ip: url,
       info_on_connect: true,
-      leafnode_urls: leaf.noAdvertise ? [] : [advertised],
+      // `no_advertise` only keeps cluster peers from gossiping our URL; we run no
+      // cluster, so like a lone nats-server we always list ourselves.
+      leafnode_urls: [url],
     };
     if (leaf.remotes.length > 0) info.cluster = this.options.serverName;
     return info;

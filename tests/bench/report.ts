@@ -5,7 +5,14 @@
  */
 
 import type { GeneratorCeiling } from "./generator_ceiling.ts";
+import {
+  formatLeafReport,
+  leafHasFailures,
+  leafToJson,
+  type LeafWorkloadSummary,
+} from "./leaf_report.ts";
 import type { TargetMeasurement } from "./measure_target.ts";
+import { formatTable } from "./text_table.ts";
 
 /** All rounds of one target at one payload size. */
 export interface TargetSummary {
@@ -28,11 +35,17 @@ export interface SizeSummary {
 
 /** A whole benchmark run. */
 export interface BenchSummary {
+  /** What the single-server pub/sub workload (`sizes`) is. */
   readonly workload: string;
   readonly startedAt: string;
   readonly environment: Readonly<Record<string, string | number>>;
   readonly rounds: number;
+  /** The workloads that were selected, e.g. `pubsub`, `leaf-to-hub`. */
+  readonly workloads?: readonly string[];
+  /** Single-server pub/sub, per payload size; empty when that workload was not selected. */
   readonly sizes: readonly SizeSummary[];
+  /** The leaf workloads that were selected, in the order they ran. */
+  readonly leafWorkloads?: readonly LeafWorkloadSummary[];
   /** Targets that could not start at all, with the reason (and the server's last output). */
   readonly failedTargets: Readonly<Record<string, string>>;
 }
@@ -92,15 +105,6 @@ function millions(value: number): string {
 }
 
 const COLUMNS = ["size", "target", "msgs/s", "MB/s", "CPU s", "peak RSS MB", "lost"] as const;
-/** Text columns are left-aligned, numbers right-aligned. */
-const LEFT_ALIGNED = new Set([0, 1]);
-
-function tableRow(cells: readonly string[], widths: readonly number[]): string {
-  const padded = cells.map((cell, index) =>
-    LEFT_ALIGNED.has(index) ? cell.padEnd(widths[index]) : cell.padStart(widths[index])
-  );
-  return `| ${padded.join(" | ")} |`;
-}
 
 function rowCells(size: SizeSummary, entry: TargetSummary): string[] {
   const best = entry.best;
@@ -175,25 +179,32 @@ function notesFor(size: SizeSummary): string[] {
   return notes;
 }
 
-/** The human-readable report: a table of best rounds, then per-size notes. */
+/**
+ * The human-readable report: the single-server table of best rounds and its per-size notes,
+ * then the leaf workloads' tables and notes, then targets that never started.
+ */
 export function formatReport(summary: BenchSummary): string {
-  const rows = summary.sizes.flatMap((size) => size.targets.map((entry) => rowCells(size, entry)));
-  const widths = COLUMNS.map((title, index) =>
-    Math.max(title.length, ...rows.map((row) => row[index].length))
-  );
-  const lines = [
-    `Canopy benchmark: ${summary.workload}, best of ${summary.rounds} round(s) per size and target`,
-    `MB = 10^6 bytes; MB/s counts payload only; CPU s and peak RSS are the server process's`,
-    "",
-    tableRow(COLUMNS, widths),
-    `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`,
-    ...rows.map((row) => tableRow(row, widths)),
-    "",
-    ...summary.sizes.flatMap(notesFor),
+  const lines: string[] = [];
+  if (summary.sizes.length > 0) {
+    const rows = summary.sizes.flatMap((size) =>
+      size.targets.map((entry) => rowCells(size, entry))
+    );
+    lines.push(
+      `Canopy benchmark: ${summary.workload}, best of ${summary.rounds} round(s) per size and target`,
+      `MB = 10^6 bytes; MB/s counts payload only; CPU s and peak RSS are the server process's`,
+      "",
+      ...formatTable(COLUMNS, rows, { leftColumns: 2 }),
+      "",
+      ...summary.sizes.flatMap(notesFor),
+    );
+  }
+  const leaf = formatLeafReport(summary.leafWorkloads ?? [], summary.rounds);
+  if (leaf !== "") lines.push(...(lines.length > 0 ? [""] : []), leaf);
+  lines.push(
     ...Object.entries(summary.failedTargets).map(([target, reason]) =>
       `\nFAILED TARGET ${target}: ${reason}`
     ),
-  ];
+  );
   return lines.join("\n");
 }
 
@@ -223,11 +234,13 @@ function targetJson(entry: TargetSummary): Record<string, unknown> {
 
 /**
  * The JSON summary: per size, each target's best round (figures rounded as in the table, plus
- * every round's msgs/s), the generator ceiling and the ratios to the baseline.
+ * every round's msgs/s), the generator ceiling and the ratios to the baseline; then the same
+ * per leaf workload under `leafWorkloads` (see `leafToJson()`).
  */
 export function toJson(summary: BenchSummary): unknown {
   return {
     workload: summary.workload,
+    workloads: summary.workloads ?? ["pubsub"],
     startedAt: summary.startedAt,
     environment: summary.environment,
     rounds: summary.rounds,
@@ -250,6 +263,7 @@ export function toJson(summary: BenchSummary): unknown {
       ),
       targets: Object.fromEntries(size.targets.map((entry) => [entry.target, targetJson(entry)])),
     })),
+    leafWorkloads: leafToJson(summary.leafWorkloads ?? []),
     failedTargets: summary.failedTargets,
   };
 }
@@ -259,5 +273,6 @@ export function hasFailures(summary: BenchSummary): boolean {
   return Object.keys(summary.failedTargets).length > 0 ||
     summary.sizes.some((size) =>
       size.targets.some((entry) => entry.lost > 0 || entry.errors.length > 0)
-    );
+    ) ||
+    leafHasFailures(summary.leafWorkloads ?? []);
 }

@@ -1,14 +1,21 @@
 /**
- * `deno task bench`: the pub/sub benchmark, Canopy against nats-server in the same run.
+ * `deno task bench`: Canopy against nats-server in the same run, on the same load generator.
  *
- * For each payload size it measures the load generator's own ceiling, then runs the workload
- * (1 publisher → 1 subscriber on one server, each a separate process) against every target,
- * alternating targets and their order between rounds so that machine noise hits both alike,
- * and keeps each target's best round. It prints a table, a ratio line per size and a JSON
- * summary, and stops every process it started, also on error or Ctrl-C.
+ * Workloads (`--workloads`, all by default):
+ * - `pubsub`: 1 publisher → 1 subscriber on one server. For each payload size it first
+ *   measures the load generator's own ceiling.
+ * - `leaf-to-hub`, `hub-to-leaf`: the same publisher and subscriber on the two ends of a
+ *   leafnode link between a hub and a leaf of the same implementation.
+ * - `leaf-rr`: request/reply latency across that link, one request in flight, requester on
+ *   the leaf, responder on the hub.
+ *
+ * Each run gets fresh servers. Targets alternate, and their order flips between rounds, so
+ * that machine noise hits both alike; each target's best round is kept. It prints tables,
+ * ratio lines and a JSON summary, and stops every process it started, also on error or Ctrl-C.
  *
  * ```
- * deno task bench [--quick] [--messages N] [--sizes 16,128,1024,16384] [--rounds 2]
+ * deno task bench [--quick] [--workloads pubsub,leaf-to-hub,hub-to-leaf,leaf-rr]
+ *                 [--messages N] [--requests N] [--sizes 16,128,1024,16384] [--rounds 2]
  *                 [--targets nats-server,canopy] [--canopy PATH] [--timeout 60] [--no-ceiling]
  *                 [--json]
  * ```
@@ -18,7 +25,23 @@
 
 import { parseArgs } from "node:util";
 import { type GeneratorCeiling, measureGeneratorCeiling } from "./generator_ceiling.ts";
-import { measurePubSub, type TargetMeasurement } from "./measure_target.ts";
+import {
+  latencyScore,
+  LEAF_WORKLOAD_NAMES,
+  type LeafSizeSummary,
+  type LeafWorkloadName,
+  type LeafWorkloadSummary,
+  summariseRounds,
+  throughputScore,
+} from "./leaf_report.ts";
+import {
+  type LeafPubSubMeasurement,
+  type LeafPubSubWorkload,
+  measureLeafPubSub,
+  measureLeafRequestReply,
+  type RequestReplyMeasurement,
+} from "./leaf_workloads.ts";
+import { measurePubSub } from "./measure_target.ts";
 import { killAllChildren } from "./process_registry.ts";
 import {
   type BenchSummary,
@@ -49,12 +72,34 @@ const DEFAULT_MESSAGES: Readonly<Record<number, number>> = {
   16384: 100_000,
 };
 
-/** `--quick` runs this fraction of the messages, one round. */
+/**
+ * Messages per payload size for the leaf throughput workloads, chosen so that one run lasts
+ * about 1.5-2.5 s on a 2-core machine (nats-server and Canopy both did about 2.4 M, 1.2 M,
+ * 0.5 M and 0.03 M msgs/s there across a link).
+ */
+const DEFAULT_LEAF_MESSAGES: Readonly<Record<number, number>> = {
+  16: 4_000_000,
+  128: 2_500_000,
+  1024: 800_000,
+  16384: 60_000,
+};
+
+/** Measured requests per request/reply run: about 1-2 s one at a time, and a stable p99. */
+const DEFAULT_REQUESTS = 5_000;
+
+/** `--quick` runs this fraction of the messages and requests, one round. */
 const QUICK_FRACTION = 10;
+
+/** Every workload `--workloads` knows, in the order they run. */
+const WORKLOAD_NAMES = ["pubsub", ...LEAF_WORKLOAD_NAMES] as const;
+type WorkloadName = typeof WORKLOAD_NAMES[number];
 
 const USAGE = `Usage: deno task bench [options]
   --quick            ${QUICK_FRACTION}x fewer messages and one round: a smoke test, not a result
-  --messages N       messages per run for every size (default: per size, ~2 s on nats-server)
+  --workloads LIST   workloads to run (default: ${WORKLOAD_NAMES.join(",")})
+  --messages N       messages per run for every size and throughput workload
+                     (default: per size and workload, ~2 s on nats-server)
+  --requests N       measured requests per leaf-rr run (default: ${DEFAULT_REQUESTS})
   --sizes LIST       payload sizes in bytes (default: 16,128,1024,16384)
   --rounds N         rounds per size and target, best one kept (default: 2)
   --targets LIST     targets to run (default: nats-server,canopy)
@@ -66,7 +111,9 @@ const USAGE = `Usage: deno task bench [options]
 
 interface BenchOptions {
   quick: boolean;
+  workloads: WorkloadName[];
   messages: number | undefined;
+  requests: number | undefined;
   sizes: number[];
   rounds: number;
   targets: Target[];
@@ -88,7 +135,9 @@ function parseOptions(args: string[]): BenchOptions | undefined {
     args,
     options: {
       quick: { type: "boolean", default: false },
+      workloads: { type: "string", default: WORKLOAD_NAMES.join(",") },
       messages: { type: "string" },
+      requests: { type: "string" },
       sizes: { type: "string", default: "16,128,1024,16384" },
       rounds: { type: "string" },
       targets: { type: "string", default: TARGET_NAMES.join(",") },
@@ -109,11 +158,24 @@ function parseOptions(args: string[]): BenchOptions | undefined {
     }
     return target;
   });
+  const workloads = values.workloads.split(",").map((text) => {
+    const name = WORKLOAD_NAMES.find((known) => known === text.trim());
+    if (name === undefined) {
+      const known = WORKLOAD_NAMES.map((known) => `"${known}"`).join(", ");
+      throw new RangeError(`Cannot select workload "${text}": known workloads are ${known}`);
+    }
+    return name;
+  });
   return {
     quick: values.quick,
+    // Always in the documented order, whatever order they were listed in.
+    workloads: WORKLOAD_NAMES.filter((name) => workloads.includes(name)),
     messages: values.messages === undefined
       ? undefined
       : positiveInteger("messages", values.messages),
+    requests: values.requests === undefined
+      ? undefined
+      : positiveInteger("requests", values.requests),
     sizes: values.sizes.split(",").map((size) => positiveInteger("sizes", size.trim())),
     rounds: values.rounds === undefined
       ? (values.quick ? 1 : 2)
@@ -125,12 +187,21 @@ function parseOptions(args: string[]): BenchOptions | undefined {
   };
 }
 
-function messagesFor(options: BenchOptions, payloadBytes: number): number {
+function messagesFor(
+  options: BenchOptions,
+  payloadBytes: number,
+  defaults: Readonly<Record<number, number>> = DEFAULT_MESSAGES,
+): number {
   if (options.messages !== undefined) return options.messages;
   // Sizes without a tuned count get the same payload volume as 1 KiB.
-  const base = DEFAULT_MESSAGES[payloadBytes] ??
-    Math.max(1000, Math.round((DEFAULT_MESSAGES[1024] * 1024) / payloadBytes));
+  const base = defaults[payloadBytes] ??
+    Math.max(1000, Math.round((defaults[1024] * 1024) / payloadBytes));
   return options.quick ? Math.max(1000, Math.round(base / QUICK_FRACTION)) : base;
+}
+
+function requestsFor(options: BenchOptions): number {
+  if (options.requests !== undefined) return options.requests;
+  return options.quick ? Math.round(DEFAULT_REQUESTS / QUICK_FRACTION) : DEFAULT_REQUESTS;
 }
 
 function progress(text: string): void {
@@ -169,25 +240,66 @@ async function runSize(
       progress(`[${label}] generator ceiling FAILED: ${describeError(error)}`);
     }
   }
-  const rounds = new Map<string, TargetMeasurement[]>();
+  const { rounds, errors } = await measureRounds(
+    options,
+    label,
+    failedTargets,
+    (target) => measurePubSub(target, workload),
+    describeThroughput,
+  );
+  return {
+    payloadBytes,
+    messages,
+    ceiling,
+    targets: options.targets.map((target) =>
+      summariseTarget(target.name, rounds.get(target.name)!, errors.get(target.name)!)
+    ),
+  };
+}
+
+function describeThroughput(measurement: { msgsPerSecond: number; lost: number }): string {
+  return `${Math.round(measurement.msgsPerSecond).toLocaleString("en-US")} msgs/s, ` +
+    `lost ${measurement.lost}`;
+}
+
+function describeLatency(measurement: RequestReplyMeasurement): string {
+  const { p50Us, p99Us } = measurement.latency;
+  return `p50 ${Math.round(p50Us)} µs, p99 ${Math.round(p99Us)} µs, lost ${measurement.lost}`;
+}
+
+/** Each target's measurements and error messages, by target name. */
+interface RoundResults<M> {
+  rounds: Map<string, M[]>;
+  errors: Map<string, string[]>;
+}
+
+/**
+ * Measures every target `options.rounds` times, reversing the order every other round so
+ * neither target always runs first. A target that cannot start is recorded in
+ * `failedTargets` and skipped from then on, in this workload and the following ones.
+ */
+async function measureRounds<M>(
+  options: BenchOptions,
+  label: string,
+  failedTargets: Map<string, string>,
+  measure: (target: Target) => Promise<M>,
+  describe: (measurement: M) => string,
+): Promise<RoundResults<M>> {
+  const rounds = new Map<string, M[]>();
   const errors = new Map<string, string[]>();
   for (const target of options.targets) {
     rounds.set(target.name, []);
     errors.set(target.name, []);
   }
   for (let round = 1; round <= options.rounds; round++) {
-    // Reverse the order every other round so neither target always runs first.
     const order = round % 2 === 1 ? options.targets : [...options.targets].reverse();
     for (const target of order) {
       if (failedTargets.has(target.name)) continue;
       const prefix = `[${label} round ${round}/${options.rounds}] ${target.name}`;
       try {
-        const measurement = await measurePubSub(target, workload);
+        const measurement = await measure(target);
         rounds.get(target.name)!.push(measurement);
-        progress(
-          `${prefix}: ${Math.round(measurement.msgsPerSecond).toLocaleString("en-US")} msgs/s, ` +
-            `lost ${measurement.lost}`,
-        );
+        progress(`${prefix}: ${describe(measurement)}`);
       } catch (error) {
         const message = describeError(error);
         if (error instanceof ServerStartError) {
@@ -200,14 +312,85 @@ async function runSize(
       }
     }
   }
-  return {
-    payloadBytes,
-    messages,
-    ceiling,
-    targets: options.targets.map((target) =>
-      summariseTarget(target.name, rounds.get(target.name)!, errors.get(target.name)!)
-    ),
-  };
+  return { rounds, errors };
+}
+
+async function runLeafPubSub(
+  options: BenchOptions,
+  workload: LeafPubSubWorkload,
+  failedTargets: Map<string, string>,
+): Promise<LeafWorkloadSummary> {
+  const sizes: LeafSizeSummary<LeafPubSubMeasurement>[] = [];
+  for (const payloadBytes of options.sizes) {
+    const messages = messagesFor(options, payloadBytes, DEFAULT_LEAF_MESSAGES);
+    const { rounds, errors } = await measureRounds(
+      options,
+      `${workload} ${formatSize(payloadBytes)}`,
+      failedTargets,
+      (target) =>
+        measureLeafPubSub(target, {
+          workload,
+          payloadBytes,
+          messages,
+          timeoutMs: options.timeoutMs,
+        }),
+      describeThroughput,
+    );
+    sizes.push({
+      payloadBytes,
+      count: messages,
+      targets: options.targets.map((target) =>
+        summariseRounds(
+          target.name,
+          rounds.get(target.name)!,
+          errors.get(target.name)!,
+          throughputScore,
+        )
+      ),
+    });
+  }
+  return { kind: "pubsub", workload, sizes };
+}
+
+async function runLeafRequestReply(
+  options: BenchOptions,
+  failedTargets: Map<string, string>,
+): Promise<LeafWorkloadSummary> {
+  const requests = requestsFor(options);
+  const sizes: LeafSizeSummary<RequestReplyMeasurement>[] = [];
+  for (const payloadBytes of options.sizes) {
+    const { rounds, errors } = await measureRounds(
+      options,
+      `leaf-rr ${formatSize(payloadBytes)}`,
+      failedTargets,
+      (target) =>
+        measureLeafRequestReply(target, { payloadBytes, requests, timeoutMs: options.timeoutMs }),
+      describeLatency,
+    );
+    sizes.push({
+      payloadBytes,
+      count: requests,
+      targets: options.targets.map((target) =>
+        summariseRounds(
+          target.name,
+          rounds.get(target.name)!,
+          errors.get(target.name)!,
+          latencyScore,
+        )
+      ),
+    });
+  }
+  return { kind: "request-reply", workload: "leaf-rr", sizes };
+}
+
+function runLeafWorkload(
+  options: BenchOptions,
+  workload: LeafWorkloadName,
+  failedTargets: Map<string, string>,
+): Promise<LeafWorkloadSummary> {
+  return workload === "leaf-rr"
+    ? runLeafRequestReply(options, failedTargets)
+    : runLeafPubSub(options, workload, failedTargets);
 }
 
 async function main(args: string[]): Promise<number> {
@@ -218,9 +401,16 @@ async function main(args: string[]): Promise<number> {
   }
   const failedTargets = new Map<string, string>();
   const sizes: SizeSummary[] = [];
+  const leafWorkloads: LeafWorkloadSummary[] = [];
   const startedAt = new Date().toISOString();
-  for (const payloadBytes of options.sizes) {
-    sizes.push(await runSize(options, payloadBytes, failedTargets));
+  for (const workload of options.workloads) {
+    if (workload === "pubsub") {
+      for (const payloadBytes of options.sizes) {
+        sizes.push(await runSize(options, payloadBytes, failedTargets));
+      }
+    } else {
+      leafWorkloads.push(await runLeafWorkload(options, workload, failedTargets));
+    }
   }
   const summary: BenchSummary = {
     workload: "pub/sub 1 publisher -> 1 subscriber, one server",
@@ -232,7 +422,9 @@ async function main(args: string[]): Promise<number> {
       os: `${Deno.build.os} ${Deno.osRelease()}`,
     },
     rounds: options.rounds,
+    workloads: options.workloads,
     sizes,
+    leafWorkloads,
     failedTargets: Object.fromEntries(failedTargets),
   };
   if (!options.json) {

@@ -1,17 +1,37 @@
 /**
- * The servers the benchmark compares. A target knows only how to start itself on a port;
- * workloads get endpoints and never care which implementation is behind them.
+ * The servers the benchmark compares. A target knows only how to start itself, alone on a port
+ * or as one node of a leafnode topology; workloads get endpoints and never care which
+ * implementation is behind them.
  *
  * @module
  */
 
+import { stringify as stringifyToml } from "smol-toml";
+import { freePort } from "../helpers/free_port.ts";
 import { type ServerProcess, ServerStartError, startServerProcess } from "./server_process.ts";
+
+/** One server of a topology, all of it on 127.0.0.1. */
+export interface NodeSpec {
+  /** `server_name`, e.g. `HUB` or `LEAF`; it shows up in the logs of the other side. */
+  readonly name: string;
+  /** Client port. */
+  readonly port: number;
+  /**
+   * Leafnode listener port. nats-server opens none without it; Canopy always opens one (7422
+   * by default), so it gets a free port when this is unset, never the default.
+   */
+  readonly leafPort?: number;
+  /** Leafnode ports of the hubs this node dials as a leaf. */
+  readonly remotes?: readonly number[];
+}
 
 /** A server implementation under test. */
 export interface Target {
   readonly name: string;
   /** Starts one server listening for clients on 127.0.0.1:`port`. */
   start(port: number): Promise<ServerProcess>;
+  /** Starts one node of a topology from a generated config file (removed by `stop()`). */
+  startNode(spec: NodeSpec): Promise<ServerProcess>;
 }
 
 /** Where Debian installs the reference server. */
@@ -28,15 +48,76 @@ function fileExists(path: string): boolean {
   }
 }
 
-/** The reference nats-server, with default settings apart from address and port. */
+/**
+ * The config both implementations read, with nats-server's key names (which are Canopy's TOML
+ * keys too).
+ */
+export function nodeConfig(spec: NodeSpec): Record<string, unknown> {
+  const leafnodes: Record<string, unknown> = {};
+  if (spec.leafPort !== undefined) {
+    leafnodes.host = "127.0.0.1";
+    leafnodes.port = spec.leafPort;
+  }
+  if (spec.remotes !== undefined && spec.remotes.length > 0) {
+    leafnodes.remotes = spec.remotes.map((port) => ({ url: `nats-leaf://127.0.0.1:${port}` }));
+  }
+  return {
+    server_name: spec.name,
+    host: "127.0.0.1",
+    port: spec.port,
+    ...(Object.keys(leafnodes).length === 0 ? {} : { leafnodes }),
+  };
+}
+
+/**
+ * Writes `configText` to a temporary file, starts `command args... -c <file>` and removes the
+ * file again when the server stops or fails to start.
+ */
+async function startWithConfigFile(
+  name: string,
+  configText: string,
+  command: { command: string; args: string[]; cwd?: string; readyTimeoutMs?: number },
+): Promise<ServerProcess> {
+  const configPath = await Deno.makeTempFile({ prefix: "canopy-bench-", suffix: ".conf" });
+  const removeConfig = () => Deno.remove(configPath).catch(() => {});
+  try {
+    await Deno.writeTextFile(configPath, configText);
+    const server = await startServerProcess({
+      name,
+      command: command.command,
+      args: [...command.args, "-c", configPath],
+      cwd: command.cwd,
+      readyTimeoutMs: command.readyTimeoutMs,
+    });
+    return {
+      name: server.name,
+      pid: server.pid,
+      get running() {
+        return server.running;
+      },
+      get exitDescription() {
+        return server.exitDescription;
+      },
+      logTail: () => server.logTail(),
+      stop: () => server.stop().finally(removeConfig),
+    };
+  } catch (error) {
+    await removeConfig();
+    throw error;
+  }
+}
+
+function missingNatsServer(): Promise<never> {
+  return Promise.reject(
+    new ServerStartError(`Cannot start nats-server: ${NATS_SERVER_BINARY} is missing`),
+  );
+}
+
+/** The reference nats-server, with default settings apart from addresses, ports and links. */
 export const natsServerTarget: Target = {
   name: "nats-server",
   start(port) {
-    if (!fileExists(NATS_SERVER_BINARY)) {
-      return Promise.reject(
-        new ServerStartError(`Cannot start nats-server: ${NATS_SERVER_BINARY} is missing`),
-      );
-    }
+    if (!fileExists(NATS_SERVER_BINARY)) return missingNatsServer();
     return startServerProcess({
       name: "nats-server",
       command: NATS_SERVER_BINARY,
@@ -44,27 +125,40 @@ export const natsServerTarget: Target = {
       readyTimeoutMs: 10_000,
     });
   },
+  startNode(spec) {
+    if (!fileExists(NATS_SERVER_BINARY)) return missingNatsServer();
+    // nats-server's config format is a superset of JSON.
+    return startWithConfigFile(
+      `nats-server ${spec.name}`,
+      JSON.stringify(nodeConfig(spec), null, 2),
+      { command: NATS_SERVER_BINARY, args: [], readyTimeoutMs: 10_000 },
+    );
+  },
 };
 
 /**
- * Canopy run the way a user runs it, `deno run -A <entry> -p <port> -a 127.0.0.1`, from the
- * repository root. `entry` defaults to this working tree's `mod.ts`; another checkout's can be
- * compared by passing its path.
+ * Canopy run the way a user runs it, `deno run -A <entry> -c <file>`, from the repository root.
+ * `entry` defaults to this working tree's `mod.ts`; another checkout's can be compared by
+ * passing its path.
  */
 export function canopyTarget(entry = `${REPO_ROOT}mod.ts`): Target {
+  const launch = (processName: string, spec: NodeSpec): Promise<ServerProcess> => {
+    if (!fileExists(entry)) {
+      return Promise.reject(new ServerStartError(`Cannot start canopy: ${entry} does not exist`));
+    }
+    const config = nodeConfig({ ...spec, leafPort: spec.leafPort ?? freePort() });
+    return startWithConfigFile(
+      processName,
+      stringifyToml(config),
+      { command: Deno.execPath(), args: ["run", "-A", entry], cwd: REPO_ROOT },
+    );
+  };
   return {
     name: "canopy",
-    start(port) {
-      if (!fileExists(entry)) {
-        return Promise.reject(new ServerStartError(`Cannot start canopy: ${entry} does not exist`));
-      }
-      return startServerProcess({
-        name: "canopy",
-        command: Deno.execPath(),
-        args: ["run", "-A", entry, "-p", String(port), "-a", "127.0.0.1"],
-        cwd: REPO_ROOT,
-      });
-    },
+    // A config file rather than `-p`: it is the only way to move the leafnode listener off
+    // 7422, which another Canopy on this machine (a test run) may hold.
+    start: (port) => launch("canopy", { name: "BENCH", port }),
+    startNode: (spec) => launch(`canopy ${spec.name}`, spec),
   };
 }
 

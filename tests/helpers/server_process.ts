@@ -257,6 +257,11 @@ export async function startServer(
 ): Promise<ServerHandle> {
   const impl = options.impl ?? targetImpl();
   const fixedPort = typeof config.port === "number" ? config.port : undefined;
+  // Canopy always listens for leafnodes (7422 by default); tests must never depend on, or
+  // collide over, that fixed port.
+  if (impl === "canopy" && leafnodesOf(config)?.port === undefined) {
+    config = { ...config, leafnodes: { ...leafnodesOf(config), port: AUTO_PORT } };
+  }
   const autoLeafPort = leafnodesOf(config)?.port === AUTO_PORT;
   for (let attempt = 1;; attempt++) {
     try {
