@@ -13,6 +13,7 @@ import { Outbound, type WriteFailure } from "./outbound.ts";
 import { StallGate } from "./stall_gate.ts";
 import { Backpressure, stallThreshold } from "./backpressure.ts";
 import { readLoop } from "./read_loop.ts";
+import type { ConnectionSecurity, PeerCertificate } from "./connection_security.ts";
 import type { ClientInbound, ClientTarget, DeliverMessage, Subscription } from "./subscription.ts";
 import type { Transport } from "./transport.ts";
 import type { ServerOptions } from "../config/options.ts";
@@ -65,6 +66,8 @@ export interface ClientEnvironment {
   closed(connection: ClientConnection, reason: string): void;
   supervisor: Supervisor;
   nonce(): string;
+  /** Set when the client port requires TLS (INFO first, then the handshake). */
+  security?: ConnectionSecurity;
 }
 
 type State = "connecting" | "authenticating" | "open" | "closing";
@@ -77,7 +80,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   readonly kind = "client";
   readonly cid: number;
   echo = true;
-  readonly transport: Transport;
+  #transport: Transport;
   readonly startedAt: number;
   /** Set once the client is authenticated. */
   account?: AccountActor;
@@ -114,6 +117,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   #pingsOut = 0;
   #closeReason = "";
   #discardOutput = false;
+  #peerCertificate?: PeerCertificate;
   /** Where this connection's read loop waits while receivers it feeds are congested. */
   #gate: StallGate;
   #backpressure: Backpressure;
@@ -121,7 +125,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   constructor(cid: number, transport: Transport, env: ClientEnvironment) {
     super({ name: `cid:${cid}`, supervisor: env.supervisor });
     this.cid = cid;
-    this.transport = transport;
+    this.#transport = transport;
     this.#env = env;
     this.startedAt = env.clock.now();
     const { options } = env;
@@ -148,7 +152,12 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     );
   }
 
-  /** Sends INFO, arms the auth timer and starts reading. */
+  /** The socket (after TLS, the TLS stream). */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /** Sends INFO, arms the auth timer, runs TLS if required, then reads. */
   start(): void {
     const { authenticator, clock, options } = this.#env;
     const info: ServerInfo = {
@@ -158,6 +167,11 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     };
     if (authenticator.authRequired) info.auth_required = true;
     if (authenticator.nonceRequired) info.nonce = this.#nonce = this.#env.nonce();
+    const security = this.#env.security;
+    if (security) {
+      info.tls_required = true;
+      if (security.verify) info.tls_verify = true;
+    }
     this.#out.append(encodeInfo(info));
     this.#out.flush();
     this.#authTimer = clock.setTimeout(
@@ -165,8 +179,30 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
       options.authTimeoutMs,
     );
     this.#armPing();
+    this.#secureThenRead(security);
+  }
+
+  async #secureThenRead(security: ConnectionSecurity | undefined): Promise<void> {
+    if (security) {
+      await this.#out.drained();
+      try {
+        const secured = await security.upgrade(this.#transport);
+        if (this.isStopped) return secured.close();
+        this.#transport = secured;
+        this.#peerCertificate = secured.peerCertificate?.();
+        this.#out.retarget(secured);
+      } catch (error) {
+        this.#env.logger.error(
+          `${this.#label()} - TLS handshake error: ${
+            error instanceof Error ? error.message : error
+          }`,
+        );
+        this.tell({ kind: "close", reason: "TLS Handshake Error" });
+        return;
+      }
+    }
     readLoop({
-      transport: this.transport,
+      transport: this.#transport,
       gate: this.#gate,
       received: (data) => this.tell({ kind: "received", data }),
       ended: (error) => this.tell({ kind: "readEnded", error }),

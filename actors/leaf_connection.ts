@@ -77,6 +77,8 @@ export interface SolicitContext {
   credentials(nonce: string | undefined): Promise<ConnectCredentials>;
   /** Hands gossiped `leafnode_urls` back to the remote's URL list. */
   gossip(urls: string[]): void;
+  /** The hub's first INFO line, already read by the remote (it decides on TLS). */
+  firstInfo?: string;
 }
 
 /** What a leaf link needs from the server around it. */
@@ -226,6 +228,9 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
       const auth = this.#env.options.leafnodes.authorization?.timeoutMs ??
         this.#env.options.authTimeoutMs;
       this.#arm("auth", auth);
+    } else if (this.#solicit!.firstInfo !== undefined) {
+      // The remote read it before handing us the socket; it goes through the parser like any op.
+      this.tell({ kind: "received", data: encoder.encode(`${this.#solicit!.firstInfo}\r\n`) });
     } else {
       this.#arm("firstInfo", this.#solicit!.remote.firstInfoTimeoutMs);
     }
@@ -853,6 +858,8 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     this.#env.closed(this, reason);
   }
 }
+
+const encoder = new TextEncoder();
 
 /** Replies and JetStream acks pass the inbound check, as in nats-server. */
 function exemptFromInboundCheck(subject: string): boolean {

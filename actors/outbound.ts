@@ -48,6 +48,14 @@ export class Outbound {
     this.#opts = options;
   }
 
+  /**
+   * Writes go to `transport` from now on (after a TLS upgrade). Only call when
+   * everything appended so far has been written.
+   */
+  retarget(transport: Transport): void {
+    this.#opts = { ...this.#opts, transport };
+  }
+
   /** Bytes appended and not yet written to the socket. */
   get pending(): number {
     return this.#pending;

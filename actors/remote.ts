@@ -11,6 +11,7 @@ import type { Clock, TimerId } from "./clock.ts";
 import type { LeafConnection, SolicitContext } from "./leaf_connection.ts";
 import type { Logger } from "./logger.ts";
 import { TcpTransport, type Transport } from "./transport.ts";
+import { PrefixedTransport, readFirstLine } from "./first_info.ts";
 import type { RemoteOptions } from "../config/options.ts";
 import { leafConnectCredentials } from "../protocol/connect_credentials.ts";
 import { nextDelay, type ReconnectCause } from "../protocol/reconnect_policy.ts";
@@ -18,8 +19,10 @@ import { hostPort, RemoteUrlList } from "../protocol/remote_urls.ts";
 
 export type RemoteMessage =
   | { kind: "connect" }
-  | { kind: "dialed"; transport: Transport; url: URL }
+  | { kind: "dialed"; transport: Transport; url: URL; firstInfo: string }
   | { kind: "dialFailed"; error: unknown; url: URL }
+  /** Connected, but no usable first INFO (or TLS failed): retried like a closed link. */
+  | { kind: "preludeFailed"; error: unknown; url: URL }
   | { kind: "linkClosed"; link: LeafConnection }
   | { kind: "gossip"; urls: string[] }
   | { kind: "stop" };
@@ -35,6 +38,17 @@ export interface RemoteEnvironment {
   createLink(transport: Transport, context: SolicitContext): LeafConnection;
   /** Opens a socket; replaceable in tests. */
   dial?(url: URL): Promise<Transport>;
+  /**
+   * Turns a dialled socket into the link's transport: reads the hub's first
+   * INFO (within `first_info_timeout`) and runs TLS when the INFO or the
+   * remote asks for it. Returns the transport and the INFO line.
+   */
+  prepare?(raw: Transport, url: URL, remote: RemoteOptions): Promise<PreparedLink>;
+}
+
+export interface PreparedLink {
+  transport: Transport;
+  firstInfo: string;
 }
 
 /** Dial failures between two error-level reports (about a minute at the default interval). */
@@ -76,7 +90,7 @@ export class RemoteActor extends Actor<RemoteMessage> {
       case "connect":
         return this.#connect();
       case "dialed":
-        return this.#dialed(msg.transport, msg.url);
+        return this.#dialed(msg.transport, msg.url, msg.firstInfo);
       case "dialFailed":
         this.lastError = errorMessage(msg.error);
         // Like nats-server's connect_error_reports: the first failure and then one
@@ -87,6 +101,12 @@ export class RemoteActor extends Actor<RemoteMessage> {
             `(attempt ${this.attempts}): ${this.lastError}`,
         );
         return this.#backoff("dial", 0);
+      case "preludeFailed":
+        this.lastError = errorMessage(msg.error);
+        this.#env.logger.error(
+          `Leafnode connection to ${hostPort(msg.url)} failed: ${this.lastError}`,
+        );
+        return this.#backoff("closed", 0);
       case "linkClosed":
         if (msg.link !== this.link) return;
         this.link = undefined;
@@ -133,11 +153,18 @@ export class RemoteActor extends Actor<RemoteMessage> {
       timedOut = true;
       this.tell({ kind: "dialFailed", url, error: new Error("dial timeout") });
     }, DIAL_TIMEOUT_MS);
+    const prepare = this.#env.prepare ?? this.#plainPrelude;
     dial(url).then(
-      (transport) => {
+      (raw) => {
         clock.clearTimeout(timer);
-        if (timedOut) transport.close();
-        else this.tell({ kind: "dialed", transport, url });
+        if (timedOut) return raw.close();
+        prepare(raw, url, this.remote).then(
+          ({ transport, firstInfo }) => this.tell({ kind: "dialed", transport, url, firstInfo }),
+          (error) => {
+            raw.close();
+            this.tell({ kind: "preludeFailed", url, error });
+          },
+        );
       },
       (error) => {
         clock.clearTimeout(timer);
@@ -146,7 +173,18 @@ export class RemoteActor extends Actor<RemoteMessage> {
     );
   }
 
-  #dialed(transport: Transport, url: URL): void {
+  /** Without TLS support wired in: read the first INFO, refuse hubs that need TLS. */
+  #plainPrelude = async (
+    raw: Transport,
+    _url: URL,
+    remote: RemoteOptions,
+  ): Promise<PreparedLink> => {
+    const { line, rest } = await readFirstLine(raw, this.#env.clock, remote.firstInfoTimeoutMs);
+    const transport = rest.length > 0 ? new PrefixedTransport(raw, rest) : raw;
+    return { transport, firstInfo: line };
+  };
+
+  #dialed(transport: Transport, url: URL, firstInfo: string): void {
     if (this.state !== "dialing") {
       transport.close();
       return;
@@ -162,6 +200,7 @@ export class RemoteActor extends Actor<RemoteMessage> {
           nonce,
         ),
       gossip: (urls) => this.tell({ kind: "gossip", urls }),
+      firstInfo,
     });
     this.link = link;
     link.stopped.then(() => this.tell({ kind: "linkClosed", link }));
