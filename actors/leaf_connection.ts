@@ -15,6 +15,7 @@ import type { Clock, TimerId } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import { Outbound, type WriteFailure } from "./outbound.ts";
 import { readLoop } from "./read_loop.ts";
+import type { ConnectionSecurity, PeerCertificate } from "./connection_security.ts";
 import { StallGate } from "./stall_gate.ts";
 import type {
   ForwardMessage,
@@ -98,6 +99,8 @@ export interface LeafEnvironment {
   nonce(): string;
   /** An accepted link finished its handshake; the server replaces duplicates. */
   established(link: LeafConnection): void;
+  /** Set when the leafnode port requires TLS (INFO first, then the handshake). */
+  security?: ConnectionSecurity;
   closed(link: LeafConnection, reason: string): void;
 }
 
@@ -133,7 +136,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
   readonly kind = "leaf";
   readonly cid: number;
   readonly side: "accept" | "solicit";
-  readonly transport: Transport;
+  #transport: Transport;
   readonly startedAt: number;
   role: "hub" | "spoke";
   peerCluster?: string;
@@ -188,7 +191,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
   ) {
     super({ name: `lid:${cid}`, supervisor: env.supervisor });
     this.cid = cid;
-    this.transport = transport;
+    this.#transport = transport;
     this.#env = env;
     this.#solicit = solicit;
     this.side = solicit ? "solicit" : "accept";
@@ -223,19 +226,53 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     if (this.side === "accept") {
       this.#nonce = this.#env.nonce();
       const info: LeafInfo = { ...this.#env.info(), client_id: this.cid, nonce: this.#nonce };
+      const security = this.#env.security;
+      if (security) {
+        info.tls_required = true;
+        if (security.verify) info.tls_verify = true;
+      }
       this.#out.append(encodeInfo(info));
       this.#out.flush();
       const auth = this.#env.options.leafnodes.authorization?.timeoutMs ??
         this.#env.options.authTimeoutMs;
       this.#arm("auth", auth);
+      if (security) return void this.#secureThenRead(security);
     } else if (this.#solicit!.firstInfo !== undefined) {
       // The remote read it before handing us the socket; it goes through the parser like any op.
       this.tell({ kind: "received", data: encoder.encode(`${this.#solicit!.firstInfo}\r\n`) });
     } else {
       this.#arm("firstInfo", this.#solicit!.remote.firstInfoTimeoutMs);
     }
+    this.#read();
+  }
+
+  /** The socket (after TLS, the TLS stream). */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /** Peer certificate of a TLS link, for `verify_and_map` and monitoring. */
+  peerCertificate?: PeerCertificate;
+
+  async #secureThenRead(security: ConnectionSecurity): Promise<void> {
+    await this.#out.drained();
+    try {
+      const secured = await security.upgrade(this.#transport);
+      if (this.isStopped) return secured.close();
+      this.#transport = secured;
+      this.peerCertificate = secured.peerCertificate?.();
+      this.#out.retarget(secured);
+    } catch (error) {
+      this.#env.logger.error(`${this.label} - TLS handshake error: ${errorMessage(error)}`);
+      this.tell({ kind: "close", reason: "TLS Handshake Error" });
+      return;
+    }
+    this.#read();
+  }
+
+  #read(): void {
     readLoop({
-      transport: this.transport,
+      transport: this.#transport,
       gate: this.#gate,
       received: (data) => this.tell({ kind: "received", data }),
       ended: (error) => this.tell({ kind: "readEnded", error }),

@@ -34,6 +34,7 @@ export interface ServerInfo {
   client_ip?: string;
   auth_required?: boolean;
   tls_required?: boolean;
+  tls_verify?: boolean;
   nonce?: string;
   /** Not in nats-server: lets tools tell Canopy apart. */
   canopy_version: string;

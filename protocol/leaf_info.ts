@@ -28,6 +28,7 @@ export interface LeafInfo {
   leafnode_urls?: string[];
   remote_account?: string;
   tls_required?: boolean;
+  tls_verify?: boolean;
   compression?: string;
 }
 
