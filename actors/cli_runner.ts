@@ -16,6 +16,7 @@ import type { ServerOptions } from "../config/options.ts";
 import { CANOPY_VERSION, NATS_COMPAT_VERSION } from "../protocol/info.ts";
 import { JETSTREAM_DENIES } from "../protocol/leaf_info.ts";
 import { Logger } from "./logger.ts";
+import { TlsConfigError } from "./tls_security.ts";
 import { startServer } from "./server_handle.ts";
 
 /** Runs the CLI and resolves with the process exit code. */
@@ -59,6 +60,10 @@ export async function runCli(args: string[]): Promise<number> {
     });
     server = await startServer(options, { logger });
   } catch (error) {
+    if (error instanceof TlsConfigError) {
+      console.error(`canopy: ${error.message}`);
+      return 1;
+    }
     if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied) {
       console.error(`canopy: cannot listen on ${options.host}:${options.port}: ${error.message}`);
       return 1;

@@ -13,7 +13,11 @@ import { Outbound, type WriteFailure } from "./outbound.ts";
 import { StallGate } from "./stall_gate.ts";
 import { Backpressure, stallThreshold } from "./backpressure.ts";
 import { readLoop } from "./read_loop.ts";
-import type { ConnectionSecurity, PeerCertificate } from "./connection_security.ts";
+import type {
+  ConnectionSecurity,
+  PeerCertificate,
+  SecuredTransport,
+} from "./connection_security.ts";
 import type { ClientInbound, ClientTarget, DeliverMessage, Subscription } from "./subscription.ts";
 import type { Transport } from "./transport.ts";
 import type { ServerOptions } from "../config/options.ts";
@@ -160,6 +164,8 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   /** Sends INFO, arms the auth timer, runs TLS if required, then reads. */
   start(): void {
     const { authenticator, clock, options } = this.#env;
+    // With handshake_first the listener already ran TLS.
+    this.#peerCertificate = (this.#transport as SecuredTransport).peerCertificate?.();
     const info: ServerInfo = {
       ...this.#env.info,
       client_id: this.cid,
@@ -179,7 +185,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
       options.authTimeoutMs,
     );
     this.#armPing();
-    this.#secureThenRead(security);
+    this.#secureThenRead(security?.handshakeFirst ? undefined : security);
   }
 
   async #secureThenRead(security: ConnectionSecurity | undefined): Promise<void> {

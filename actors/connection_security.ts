@@ -22,6 +22,10 @@ export interface SecuredTransport extends Transport {
 export interface ConnectionSecurity {
   /** INFO fields to announce: `tls_required`, and `tls_verify` when client certificates are required. */
   readonly verify: boolean;
+  /** `handshake_first`: the listener runs TLS before the connection sends INFO. */
+  readonly handshakeFirst: boolean;
   /** Runs the server-side handshake on a socket whose INFO has been written. */
   upgrade(raw: Transport): Promise<SecuredTransport>;
+  /** Runs the server-side handshake before anything is sent (`handshake_first`). */
+  acceptFirst(raw: Transport): Promise<SecuredTransport>;
 }

@@ -63,33 +63,3 @@ async function readLine(transport: Transport): Promise<FirstLine> {
     if (data.length > MAX_INFO_LINE) throw new FirstInfoError("the hub's first line is too long");
   }
 }
-
-/** A transport that first returns `prefix`, then reads on from `inner`. */
-export class PrefixedTransport implements Transport {
-  #inner: Transport;
-  #prefix: Uint8Array;
-
-  constructor(inner: Transport, prefix: Uint8Array) {
-    this.#inner = inner;
-    this.#prefix = prefix;
-  }
-  get remoteHost(): string {
-    return this.#inner.remoteHost;
-  }
-  get remotePort(): number {
-    return this.#inner.remotePort;
-  }
-  read(buffer: Uint8Array): Promise<number | null> {
-    if (this.#prefix.length === 0) return this.#inner.read(buffer);
-    const n = Math.min(buffer.length, this.#prefix.length);
-    buffer.set(this.#prefix.subarray(0, n));
-    this.#prefix = this.#prefix.subarray(n);
-    return Promise.resolve(n);
-  }
-  write(data: Uint8Array): Promise<number> {
-    return this.#inner.write(data);
-  }
-  close(): void {
-    this.#inner.close();
-  }
-}

@@ -15,7 +15,11 @@ import type { Clock, TimerId } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import { Outbound, type WriteFailure } from "./outbound.ts";
 import { readLoop } from "./read_loop.ts";
-import type { ConnectionSecurity, PeerCertificate } from "./connection_security.ts";
+import type {
+  ConnectionSecurity,
+  PeerCertificate,
+  SecuredTransport,
+} from "./connection_security.ts";
 import { StallGate } from "./stall_gate.ts";
 import type {
   ForwardMessage,
@@ -236,7 +240,8 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
       const auth = this.#env.options.leafnodes.authorization?.timeoutMs ??
         this.#env.options.authTimeoutMs;
       this.#arm("auth", auth);
-      if (security) return void this.#secureThenRead(security);
+      this.peerCertificate = (this.#transport as SecuredTransport).peerCertificate?.();
+      if (security && !security.handshakeFirst) return void this.#secureThenRead(security);
     } else if (this.#solicit!.firstInfo !== undefined) {
       // The remote read it before handing us the socket; it goes through the parser like any op.
       this.tell({ kind: "received", data: encoder.encode(`${this.#solicit!.firstInfo}\r\n`) });
@@ -504,10 +509,6 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
       logger.error(`${this.label} - attempted to connect to wrong port`);
       return this.#close("Incorrect Port");
     }
-    if (info.tls_required) {
-      logger.error(`${this.label} - hub requires TLS, which this build of Canopy cannot do yet`);
-      return this.#close("TLS Required");
-    }
     if (info.cluster?.includes(" ")) {
       return this.#close("Bad Cluster Name", "cluster name cannot contain spaces");
     }
@@ -535,7 +536,8 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     const connect: LeafConnect = {
       version: NATS_COMPAT_VERSION,
       ...credentials,
-      tls_required: false,
+      // 2.9.10 always sends it; true once the remote's prelude ran TLS.
+      tls_required: "peerCertificate" in this.#transport,
       server_id: this.#env.serverId,
       name: this.#env.serverName,
       cluster: this.#env.clusterName,

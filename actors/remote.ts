@@ -11,7 +11,8 @@ import type { Clock, TimerId } from "./clock.ts";
 import type { LeafConnection, SolicitContext } from "./leaf_connection.ts";
 import type { Logger } from "./logger.ts";
 import { TcpTransport, type Transport } from "./transport.ts";
-import { PrefixedTransport, readFirstLine } from "./first_info.ts";
+import { readFirstLine } from "./first_info.ts";
+import { PrefixedTransport } from "./tls_transport.ts";
 import type { RemoteOptions } from "../config/options.ts";
 import { leafConnectCredentials } from "../protocol/connect_credentials.ts";
 import { nextDelay, type ReconnectCause } from "../protocol/reconnect_policy.ts";
@@ -43,7 +44,12 @@ export interface RemoteEnvironment {
    * INFO (within `first_info_timeout`) and runs TLS when the INFO or the
    * remote asks for it. Returns the transport and the INFO line.
    */
-  prepare?(raw: Transport, url: URL, remote: RemoteOptions): Promise<PreparedLink>;
+  prepare?(
+    raw: Transport,
+    url: URL,
+    remote: RemoteOptions,
+    servername: string | undefined,
+  ): Promise<PreparedLink>;
 }
 
 export interface PreparedLink {
@@ -158,7 +164,7 @@ export class RemoteActor extends Actor<RemoteMessage> {
       (raw) => {
         clock.clearTimeout(timer);
         if (timedOut) return raw.close();
-        prepare(raw, url, this.remote).then(
+        prepare(raw, url, this.remote, this.urls.tlsServerName).then(
           ({ transport, firstInfo }) => this.tell({ kind: "dialed", transport, url, firstInfo }),
           (error) => {
             raw.close();

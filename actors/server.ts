@@ -12,6 +12,8 @@ import { type Clock, SystemClock } from "./clock.ts";
 import { ListenerActor } from "./listener.ts";
 import { LeafConnection, type LeafEnvironment, type SolicitContext } from "./leaf_connection.ts";
 import { RemoteActor } from "./remote.ts";
+import type { ConnectionSecurity } from "./connection_security.ts";
+import { checkTlsOptions, listenerSecurity, prepareRemoteLink } from "./tls_security.ts";
 import { LeafAuthenticator } from "../protocol/leaf_auth.ts";
 import type { LeafInfo } from "../protocol/leaf_info.ts";
 import { Logger } from "./logger.ts";
@@ -26,8 +28,8 @@ import { CANOPY_VERSION, NATS_COMPAT_VERSION, PROTOCOL_LEVEL } from "../protocol
 import { generateNonce } from "../protocol/nonce.ts";
 
 export type ServerMessage =
-  | { kind: "accepted"; transport: Transport }
-  | { kind: "leafAccepted"; transport: Transport }
+  | { kind: "accepted"; transport: Transport; secured?: boolean }
+  | { kind: "leafAccepted"; transport: Transport; secured?: boolean }
   | { kind: "connectionClosed"; connection: ClientConnection; reason: string }
   | { kind: "leafEstablished"; link: LeafConnection }
   | { kind: "leafClosed"; link: LeafConnection }
@@ -92,6 +94,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       closed: (connection, reason) => this.tell({ kind: "connectionClosed", connection, reason }),
       supervisor: this,
       nonce: generateNonce,
+      security: listenerSecurity(options.tls),
     };
     this.#leafEnv = {
       options,
@@ -108,12 +111,14 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       nonce: generateNonce,
       established: (link) => this.tell({ kind: "leafEstablished", link }),
       closed: (link) => this.tell({ kind: "leafClosed", link }),
+      security: listenerSecurity(options.leafnodes.tls),
     };
   }
 
   /** Opens the listeners. Throws (before anything is served) if a port is unavailable. */
   listen(): void {
     const { options, logger } = this;
+    checkTlsOptions(options);
     logger.info(`Starting canopy`);
     logger.info(
       `  Version:  ${CANOPY_VERSION} (NATS protocol of nats-server ${NATS_COMPAT_VERSION})`,
@@ -152,6 +157,8 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
         supervisor: this,
         reconnectMs: leaf.reconnectMs,
         createLink: (transport, context) => this.#createLink(transport, context),
+        prepare: (raw, url, remote, servername) =>
+          prepareRemoteLink(raw, url, remote, this.clock, servername),
       });
       this.remotes.push(actor);
       actor.start();
@@ -194,6 +201,10 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       leafnode_urls: [url],
     };
     if (leaf.remotes.length > 0) info.cluster = this.options.serverName;
+    if (leaf.tls) {
+      info.tls_required = true;
+      if (leaf.tls.verify || leaf.tls.verifyAndMap) info.tls_verify = true;
+    }
     return info;
   }
 
@@ -225,9 +236,9 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
   protected receive(msg: ServerMessage): void {
     switch (msg.kind) {
       case "accepted":
-        return this.#admit(msg.transport);
+        return this.#admit(msg.transport, msg.secured);
       case "leafAccepted":
-        return this.#admitLeaf(msg.transport);
+        return this.#admitLeaf(msg.transport, msg.secured);
       case "connectionClosed":
         this.connections.delete(msg.connection.cid);
         this.#maybeAllClosed();
@@ -243,7 +254,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     }
   }
 
-  #admit(transport: Transport): void {
+  #admit(transport: Transport, secured = false): void {
     if (this.#shuttingDown) {
       transport.close();
       return;
@@ -261,6 +272,15 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       transport.write(bytes).catch(() => {}).finally(() => transport.close());
       return;
     }
+    const security = this.#env.security;
+    if (security?.handshakeFirst && !secured) {
+      this.#handshakeFirst(
+        transport,
+        security,
+        (secured) => this.tell({ kind: "accepted", transport: secured, secured: true }),
+      );
+      return;
+    }
     const cid = this.#nextCid++;
     const connection = new ClientConnection(cid, transport, this.#env);
     this.connections.set(cid, connection);
@@ -268,9 +288,32 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     connection.start();
   }
 
-  #admitLeaf(transport: Transport): void {
+  /** `handshake_first`: TLS runs before the connection exists; failures only cost a log line. */
+  #handshakeFirst(
+    raw: Transport,
+    security: ConnectionSecurity,
+    secured: (transport: Transport) => void,
+  ): void {
+    security.acceptFirst(raw).then(secured, (error) => {
+      this.logger.error(
+        `${raw.remoteHost}:${raw.remotePort} - TLS handshake error: ${errorText(error)}`,
+      );
+      raw.close();
+    });
+  }
+
+  #admitLeaf(transport: Transport, secured = false): void {
     if (this.#shuttingDown) {
       transport.close();
+      return;
+    }
+    const security = this.#leafEnv.security;
+    if (security?.handshakeFirst && !secured) {
+      this.#handshakeFirst(
+        transport,
+        security,
+        (t) => this.tell({ kind: "leafAccepted", transport: t, secured: true }),
+      );
       return;
     }
     const link = new LeafConnection(this.#nextCid++, transport, this.#leafEnv);
