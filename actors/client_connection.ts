@@ -361,7 +361,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     const connect = this.#applyConnect(json);
     if (!connect) return;
     this.#state = "authenticating";
-    this.#env.authenticator.authenticate(connect, this.#nonce).then(
+    this.#env.authenticator.authenticate(connect, this.#nonce, this.#peerCertificate).then(
       (verdict) => this.tell({ kind: "authenticated", verdict }),
       (error) =>
         this.tell({ kind: "authenticated", verdict: { ok: false, reason: String(error) } }),
@@ -390,7 +390,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     this.echo = connect.echo !== false;
     this.clientName = connect.name;
     this.#state = "authenticating";
-    this.#env.authenticator.authenticate(connect, this.#nonce).then(
+    this.#env.authenticator.authenticate(connect, this.#nonce, this.#peerCertificate).then(
       (verdict) => this.tell({ kind: "authenticated", verdict }),
       (error) =>
         this.tell({ kind: "authenticated", verdict: { ok: false, reason: String(error) } }),

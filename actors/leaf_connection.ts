@@ -416,7 +416,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     }
     this.#parser.requireConnect = false;
     this.#state = "authenticating";
-    this.#env.leafAuth.authenticate(connect, this.#nonce!).then(
+    this.#env.leafAuth.authenticate(connect, this.#nonce!, this.peerCertificate).then(
       (verdict) => this.tell({ kind: "authenticated", verdict }),
       (error) =>
         this.tell({ kind: "authenticated", verdict: { ok: false, reason: String(error) } }),

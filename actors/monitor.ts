@@ -129,25 +129,27 @@ export function createMonitorHandler(
 ): (request: Request) => Response {
   const requests = new Map<string, number>();
   const cpu = new CpuSampler();
-  const routes: Record<string, (q: URLSearchParams) => Reply> = {
-    "/varz": () => ({ json: varz(view, address, requests, cpu) }),
-    "/connz": (q) => ({ json: connz(view, q) }),
-    "/leafz": (q) => ({ json: leafz(view, q) }),
-    "/subsz": (q) => ({ json: subsz(view, q) }),
-    "/subscriptionsz": (q) => ({ json: subsz(view, q) }),
-    "/accountz": (q) => ({ json: accountz(view, q) }),
+  const routes = new Map<string, (q: URLSearchParams) => Reply>([
+    ["/varz", () => ({ json: varz(view, address, requests, cpu) })],
+    ["/connz", (q) => ({ json: connz(view, q) })],
+    ["/leafz", (q) => ({ json: leafz(view, q) })],
+    ["/subsz", (q) => ({ json: subsz(view, q) })],
+    ["/subscriptionsz", (q) => ({ json: subsz(view, q) })],
+    ["/accountz", (q) => ({ json: accountz(view, q) })],
     // Compact, unlike the others: nats-server marshals this one without indentation.
-    "/healthz": () => ({ json: { status: "ok" }, compact: true }),
-    "/metrics": () =>
+    ["/healthz", () => ({ json: { status: "ok" }, compact: true })],
+    ["/metrics", () =>
       new Response(renderMetrics(view, { httpRequests: requests }), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-      }),
-    "/": () =>
-      new Response(MONITOR_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }),
-  };
+      })],
+    [
+      "/",
+      () => new Response(MONITOR_PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }),
+    ],
+  ]);
   return (request: Request): Response => {
     const url = new URL(request.url);
-    const route = routes[url.pathname];
+    const route = routes.get(url.pathname);
     if (!route) return text("404 page not found\n", 404);
     requests.set(url.pathname, (requests.get(url.pathname) ?? 0) + 1);
     try {

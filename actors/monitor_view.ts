@@ -265,6 +265,12 @@ export interface MonitorViewOptions {
   scanIntervalMs?: number;
 }
 
+/**
+ * Peers whose last close is remembered. Bounded so that a fleet of short-lived
+ * leaves with fresh names cannot grow it without end; the oldest is forgotten.
+ */
+const MAX_PEER_HISTORY = 4096;
+
 /** A quarter second keeps the totals close while costing one map walk per tick. */
 const DEFAULT_SCAN_INTERVAL_MS = 250;
 
@@ -420,10 +426,10 @@ class ServerMonitorView implements MonitorView {
     const { toPeer, fromPeer } = l.filters();
     const solicited = l.side === "solicit";
     const remoteIndex = this.#remoteOfLink.get(l);
+    const remote = remoteIndex === undefined ? undefined : this.#server.remotes[remoteIndex];
     let reconnectAttempts = 0;
     let history: CloseRecord | undefined;
     if (solicited) {
-      const remote = remoteIndex === undefined ? undefined : this.#server.remotes[remoteIndex];
       // The attempt that produced this link is not a failure.
       if (remote) reconnectAttempts = Math.max(0, remote.attempts - 1);
       history = remoteIndex === undefined ? undefined : this.#remoteCloses.get(remoteIndex);
@@ -431,7 +437,6 @@ class ServerMonitorView implements MonitorView {
       history = this.#peerCloses.get(peerKey(l));
       reconnectAttempts = history?.closes ?? 0;
     }
-    const remote = remoteIndex === undefined ? undefined : this.#server.remotes[remoteIndex];
     return {
       cid: l.cid,
       peerName: l.peerName ?? "",
@@ -597,17 +602,26 @@ class ServerMonitorView implements MonitorView {
     if (isSlowConsumer(why)) this.#slow.leafs++;
     if (isStale(why)) this.#stale.leafs++;
     const remoteIndex = this.#remoteOfLink.get(c);
-    const history = remoteIndex !== undefined ? this.#remoteCloses : this.#peerCloses;
-    const key = remoteIndex !== undefined ? remoteIndex : peerKey(c);
     // Links that never finished the handshake have no peer identity to file them under.
     if (remoteIndex === undefined && !c.peerName) return;
-    const previous = (history as Map<number | string, CloseRecord>).get(key);
-    (history as Map<number | string, CloseRecord>).set(key, {
+    const record = (previous: CloseRecord | undefined): CloseRecord => ({
       closes: (previous?.closes ?? 0) + 1,
       reason: why,
       at,
       penaltyMs: c.penaltyMs,
     });
+    if (remoteIndex !== undefined) {
+      this.#remoteCloses.set(remoteIndex, record(this.#remoteCloses.get(remoteIndex)));
+      return;
+    }
+    const key = peerKey(c);
+    const previous = this.#peerCloses.get(key);
+    // Re-inserted so the map's order is least recently closed first, which is what goes.
+    this.#peerCloses.delete(key);
+    this.#peerCloses.set(key, record(previous));
+    if (this.#peerCloses.size > MAX_PEER_HISTORY) {
+      this.#peerCloses.delete(this.#peerCloses.keys().next().value!);
+    }
   }
 
   /** Moves the activity mark when traffic or subscriptions changed since the last look. */

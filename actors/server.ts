@@ -105,7 +105,9 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       serverName: options.serverName,
       // Without a cluster block nats-server names its cluster after the server.
       clusterName: options.serverName,
-      leafAuth: new LeafAuthenticator(options.leafnodes.authorization, this.#env.authenticator),
+      leafAuth: new LeafAuthenticator(options.leafnodes.authorization, this.#env.authenticator, {
+        verifyAndMap: options.leafnodes.tls?.verifyAndMap,
+      }),
       account: (name) => this.accounts.get(name),
       info: () => this.#leafInfo(),
       nonce: generateNonce,

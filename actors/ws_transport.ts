@@ -256,21 +256,16 @@ export class WebSocketTransport implements Transport {
       if (frame.buffer !== this.#output?.buffer && frame.length <= RETAINED_OUTPUT_BYTES) {
         this.#output = new Uint8Array(frame.buffer);
       }
-      await this.#writeAll(frame);
+      await writeAll(this.#inner, frame);
       return length;
     });
     this.#writeChain = job.then(noop, noop);
     return job;
   }
 
-  async #writeAll(bytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < bytes.length) offset += await this.#inner.write(bytes.subarray(offset));
-  }
-
   #queueControl(frame: Uint8Array): void {
     if (this.#closeSent) return;
-    this.#writeChain = this.#writeChain.then(() => this.#writeAll(frame)).then(noop, noop);
+    this.#writeChain = this.#writeChain.then(() => writeAll(this.#inner, frame)).then(noop, noop);
   }
 
   #sendClose(code: number, reason: string): void {
@@ -301,6 +296,7 @@ export class WebSocketTransport implements Transport {
 
 function noop(): void {}
 
+/** Writes all of `bytes`: `Transport.write` may take only part of them. */
 async function writeAll(transport: Transport, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await transport.write(bytes.subarray(offset));

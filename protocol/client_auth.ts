@@ -10,6 +10,7 @@ import { fromPublic } from "@nats-io/nkeys";
 import type { PermissionsOptions, ServerOptions, UserOptions } from "../config/options.ts";
 import type { ConnectOptions } from "./info.ts";
 import { GLOBAL_ACCOUNT } from "../config/defaults.ts";
+import { certificateIdentities, type CertificateNames } from "./cert_identity.ts";
 
 /** A successful authentication: which account the client binds to and with what rights. */
 export interface AuthIdentity {
@@ -82,9 +83,11 @@ export class ClientAuthenticator {
   #byNkey = new Map<string, UserOptions>();
   #noAuthUser?: UserOptions;
   #defaultPermissions?: PermissionsOptions;
+  #mapCertificates: boolean;
 
   constructor(options: ServerOptions) {
     const auth = options.authorization;
+    this.#mapCertificates = options.tls?.verifyAndMap === true;
     this.#token = auth?.token;
     this.#defaultPermissions = auth?.defaultPermissions;
     const users = [
@@ -123,7 +126,12 @@ export class ClientAuthenticator {
     };
   }
 
-  async authenticate(connect: ConnectOptions, nonce: string | undefined): Promise<AuthVerdict> {
+  async authenticate(
+    connect: ConnectOptions,
+    nonce: string | undefined,
+    certificate?: CertificateNames,
+  ): Promise<AuthVerdict> {
+    if (this.#mapCertificates) return this.#mapped(certificate);
     if (!this.authRequired) return { ok: true, identity: { account: GLOBAL_ACCOUNT } };
     if (this.#token !== undefined) {
       if (connect.auth_token === undefined) return denied("no token presented");
@@ -147,6 +155,16 @@ export class ClientAuthenticator {
       : undefined;
     if (anonymous) return { ok: true, identity: anonymous };
     return denied("no credentials presented");
+  }
+
+  /** `verify_and_map`: the certificate alone says who the client is; CONNECT credentials are ignored. */
+  #mapped(certificate: CertificateNames | undefined): AuthVerdict {
+    if (!certificate) return denied("verify_and_map needs a client certificate");
+    for (const name of certificateIdentities(certificate)) {
+      const user = this.#byName.get(name);
+      if (user) return this.#granted(user, name);
+    }
+    return denied(`no user maps to certificate "${certificate.subject.replaceAll("\n", ",")}"`);
   }
 
   #nkey(connect: ConnectOptions, nonce: string | undefined): AuthVerdict {

@@ -14,18 +14,40 @@ import {
   passwordMatches,
 } from "./client_auth.ts";
 import type { ConnectOptions } from "./info.ts";
+import { certificateIdentities, type CertificateNames } from "./cert_identity.ts";
 
 export class LeafAuthenticator {
   #leaf?: LeafAuthorizationOptions;
   #clients: ClientAuthenticator;
+  #mapCertificates: boolean;
 
-  constructor(leaf: LeafAuthorizationOptions | undefined, clients: ClientAuthenticator) {
+  constructor(
+    leaf: LeafAuthorizationOptions | undefined,
+    clients: ClientAuthenticator,
+    options: { verifyAndMap?: boolean } = {},
+  ) {
     this.#leaf = leaf;
     this.#clients = clients;
+    this.#mapCertificates = options.verifyAndMap === true;
   }
 
-  async authenticate(connect: ConnectOptions, nonce: string): Promise<AuthVerdict> {
+  async authenticate(
+    connect: ConnectOptions,
+    nonce: string,
+    certificate?: CertificateNames,
+  ): Promise<AuthVerdict> {
     const leaf = this.#leaf;
+    if (this.#mapCertificates && leaf && leaf.users.length > 0) {
+      // The certificate picks the leafnode user; CONNECT credentials are ignored.
+      if (!certificate) return { ok: false, reason: "verify_and_map needs a client certificate" };
+      for (const name of certificateIdentities(certificate)) {
+        const user = leaf.users.find((u) => u.user === name);
+        if (user) {
+          return { ok: true, identity: { account: user.account ?? GLOBAL_ACCOUNT, user: name } };
+        }
+      }
+      return { ok: false, reason: `no leafnode user maps to certificate "${certificate.subject}"` };
+    }
     if (leaf?.user !== undefined) {
       if (connect.user !== leaf.user) {
         return { ok: false, reason: `unknown user "${connect.user}"` };
@@ -52,6 +74,6 @@ export class LeafAuthenticator {
     if (!this.#clients.authRequired) {
       return { ok: true, identity: { account: leaf?.account ?? GLOBAL_ACCOUNT } };
     }
-    return await this.#clients.authenticate(connect, nonce);
+    return await this.#clients.authenticate(connect, nonce, certificate);
   }
 }

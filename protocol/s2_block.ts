@@ -37,9 +37,6 @@ const MAX_ENCODE_INPUT = 0x7fff0000;
 /** Inputs shorter than this are stored as one literal: no match could pay for itself. */
 const MIN_COMPRESS_INPUT = 16;
 
-/** Copies whose offset needs 4 bytes must cover at least this many bytes to save space. */
-const MIN_FAR_MATCH = 8;
-
 /** Largest length a single repeat element can express (65540 + 0xffffff). */
 const MAX_REPEAT = 65540 + 0xffffff;
 
@@ -178,6 +175,8 @@ function overflow(what: string, length: number, room: number): S2Error {
  */
 function decodeElements(src: Uint8Array, s: number, dst: Uint8Array, end: number): void {
   const sn = src.length;
+  const dv = viewOf(dst);
+  const sv = viewOf(src);
   let d = 0;
   let offset = 0; // previous copy offset, 0 = none yet in this block
   while (s < sn) {
@@ -200,7 +199,18 @@ function decodeElements(src: Uint8Array, s: number, dst: Uint8Array, end: number
       length += 1;
       if (length > sn - s) throw truncated("literal data");
       if (length > end - d) throw overflow("a literal", length, end - d);
-      if (length <= SHORT_COPY) {
+      if (length <= 16 && d + 16 <= end && s + 16 <= sn) {
+        // Short literal with room to spare on both sides: copy 4, 8 or 16 bytes in words; the
+        // bytes written past the literal are overwritten by the elements that follow.
+        dv.setInt32(d, sv.getInt32(s, true), true);
+        if (length > 4) {
+          dv.setInt32(d + 4, sv.getInt32(s + 4, true), true);
+          if (length > 8) {
+            dv.setInt32(d + 8, sv.getInt32(s + 8, true), true);
+            dv.setInt32(d + 12, sv.getInt32(s + 12, true), true);
+          }
+        }
+      } else if (length <= SHORT_COPY) {
         for (let i = 0; i < length; i++) dst[d + i] = src[s + i];
       } else {
         dst.set(src.subarray(s, s + length), d);
@@ -258,7 +268,18 @@ function decodeElements(src: Uint8Array, s: number, dst: Uint8Array, end: number
     }
     if (length > end - d) throw overflow("a copy", length, end - d);
     const from = d - offset;
-    if (length <= SHORT_COPY) {
+    // Word copies read only bytes already written when offset >= the word size, and may spill
+    // up to one word past the copy (overwritten later), hence the room check.
+    if (length <= 64 && offset >= 8 && d + length + 8 <= end) {
+      for (let i = 0; i < length; i += 8) {
+        dv.setInt32(d + i, dv.getInt32(from + i, true), true);
+        dv.setInt32(d + i + 4, dv.getInt32(from + i + 4, true), true);
+      }
+      d += length;
+    } else if (length <= 64 && offset >= 4 && d + length + 4 <= end) {
+      for (let i = 0; i < length; i += 4) dv.setInt32(d + i, dv.getInt32(from + i, true), true);
+      d += length;
+    } else if (length <= SHORT_COPY) {
       // Byte by byte is also what overlapping copies (offset < length) mean.
       for (let i = 0; i < length; i++) dst[d + i] = dst[from + i];
       d += length;
@@ -414,8 +435,13 @@ function emitCopy(dst: Uint8Array, d: number, offset: number, length: number): n
 // Encoding: match finders
 // ---------------------------------------------------------------------------------------------
 
-function load32(src: Uint8Array, i: number): number {
-  return src[i] | (src[i + 1] << 8) | (src[i + 2] << 16) | (src[i + 3] << 24);
+/** Little-endian 32-bit load; DataView loads compile to single instructions in V8. */
+function load32(view: DataView, i: number): number {
+  return view.getInt32(i, true);
+}
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Multiplicative hash of 4 bytes into `32 - shift` bits. */
@@ -429,9 +455,9 @@ function hash8(lo: number, hi: number, shift: number): number {
 }
 
 /** Number of equal bytes at `a` and `b` (a > b), not reading past `n`. */
-function matchLength(src: Uint8Array, a: number, b: number, n: number): number {
+function matchLength(src: Uint8Array, sv: DataView, a: number, b: number, n: number): number {
   const start = a;
-  while (a + 4 <= n && load32(src, a) === load32(src, b)) {
+  while (a + 4 <= n && load32(sv, a) === load32(sv, b)) {
     a += 4;
     b += 4;
   }
@@ -458,6 +484,7 @@ const FAST_BITS = 14;
  */
 function encodeFast(src: Uint8Array, dst: Uint8Array, d: number, table: Int32Array): number {
   const n = src.length;
+  const sv = viewOf(src);
   const bits = tableBits(n, FAST_BITS);
   const shift = 32 - bits;
   table.fill(0, 0, 1 << bits);
@@ -466,34 +493,39 @@ function encodeFast(src: Uint8Array, dst: Uint8Array, d: number, table: Int32Arr
   let nextEmit = 0;
   let repeat = 0;
   let s = 1;
-  outer: while (true) {
+  while (s <= sLimit) {
     let skip = 32;
-    let cand: number;
-    while (true) {
-      if (s > sLimit) break outer;
-      const cur = load32(src, s);
-      if (repeat !== 0 && load32(src, s - repeat) === cur) {
+    let cand = -1;
+    while (s <= sLimit) {
+      const cur = load32(sv, s);
+      if (repeat !== 0 && load32(sv, s - repeat) === cur) {
         cand = s - repeat;
         break;
       }
       const h = hash4(cur, shift);
-      cand = table[h];
+      const c = table[h];
       table[h] = s;
       if (
-        load32(src, cand) === cur &&
-        (s - cand < 0x10000 || load32(src, cand + 4) === load32(src, s + 4))
-      ) break;
+        load32(sv, c) === cur &&
+        (s - c < 0x10000 || load32(sv, c + 4) === load32(sv, s + 4))
+      ) {
+        cand = c;
+        break;
+      }
       s += skip >>> 5;
       skip++;
     }
+    if (cand < 0) break;
     while (s > nextEmit && cand > 0 && src[s - 1] === src[cand - 1]) {
       s--;
       cand--;
     }
     if (s > nextEmit) d = emitLiteral(dst, d, src, nextEmit, s - nextEmit);
-    while (true) {
+    // Emit the match, then keep emitting while the position right after it matches too.
+    let chained = true;
+    while (chained) {
       const offset = s - cand;
-      const length = 4 + matchLength(src, s + 4, cand + 4, n);
+      const length = 4 + matchLength(src, sv, s + 4, cand + 4, n);
       if (offset === repeat) {
         d = emitRepeat(dst, d, length);
       } else {
@@ -502,18 +534,18 @@ function encodeFast(src: Uint8Array, dst: Uint8Array, d: number, table: Int32Arr
       }
       s += length;
       nextEmit = s;
-      if (s > sLimit) break outer;
-      table[hash4(load32(src, s - 2), shift)] = s - 2;
-      const cur = load32(src, s);
+      if (s > sLimit) break;
+      table[hash4(load32(sv, s - 2), shift)] = s - 2;
+      const cur = load32(sv, s);
       const h = hash4(cur, shift);
       cand = table[h];
       table[h] = s;
       if (
-        load32(src, cand) !== cur ||
-        (s - cand >= 0x10000 && load32(src, cand + 4) !== load32(src, s + 4))
+        load32(sv, cand) !== cur ||
+        (s - cand >= 0x10000 && load32(sv, cand + 4) !== load32(sv, s + 4))
       ) {
         s++;
-        break;
+        chained = false;
       }
     }
   }
@@ -537,6 +569,7 @@ function encodeBetter(
   shortTable: Int32Array,
 ): number {
   const n = src.length;
+  const sv = viewOf(src);
   const longBits = tableBits(n, BETTER_LONG_BITS);
   const shortBits = tableBits(n, BETTER_SHORT_BITS);
   const longShift = 32 - longBits;
@@ -552,11 +585,11 @@ function encodeBetter(
     let cand = 0;
     let length = 0;
     while (s <= sLimit) {
-      const cur = load32(src, s);
-      const hi = load32(src, s + 4);
-      if (repeat !== 0 && load32(src, s - repeat) === cur) {
+      const cur = load32(sv, s);
+      const hi = load32(sv, s + 4);
+      if (repeat !== 0 && load32(sv, s - repeat) === cur) {
         cand = s - repeat;
-        length = 4 + matchLength(src, s + 4, cand + 4, n);
+        length = 4 + matchLength(src, sv, s + 4, cand + 4, n);
         break;
       }
       const hl = hash8(cur, hi, longShift);
@@ -565,11 +598,11 @@ function encodeBetter(
       const candS = shortTable[hs];
       longTable[hl] = s;
       shortTable[hs] = s;
-      if (load32(src, candL) === cur && load32(src, candL + 4) === hi) {
+      if (load32(sv, candL) === cur && load32(sv, candL + 4) === hi) {
         cand = candL;
-        length = 8 + matchLength(src, s + 8, candL + 8, n);
-        if (load32(src, candS) === cur && candS > candL) {
-          const lenS = 4 + matchLength(src, s + 4, candS + 4, n);
+        length = 8 + matchLength(src, sv, s + 8, candL + 8, n);
+        if (load32(sv, candS) === cur && candS > candL) {
+          const lenS = 4 + matchLength(src, sv, s + 4, candS + 4, n);
           if (lenS >= length) {
             cand = candS;
             length = lenS;
@@ -577,19 +610,19 @@ function encodeBetter(
         }
         break;
       }
-      if (load32(src, candS) === cur && (s - candS < 0x10000 || load32(src, candS + 4) === hi)) {
+      if (load32(sv, candS) === cur && (s - candS < 0x10000 || load32(sv, candS + 4) === hi)) {
         cand = candS;
-        length = 4 + matchLength(src, s + 4, candS + 4, n);
+        length = 4 + matchLength(src, sv, s + 4, candS + 4, n);
         // A long match one byte later is usually worth a literal byte.
         const s1 = s + 1;
         if (s1 <= sLimit) {
-          const cur1 = load32(src, s1);
-          const hi1 = load32(src, s1 + 4);
+          const cur1 = load32(sv, s1);
+          const hi1 = load32(sv, s1 + 4);
           const h1 = hash8(cur1, hi1, longShift);
           const cand1 = longTable[h1];
           longTable[h1] = s1;
-          if (load32(src, cand1) === cur1 && load32(src, cand1 + 4) === hi1) {
-            const len1 = 8 + matchLength(src, s1 + 8, cand1 + 8, n);
+          if (load32(sv, cand1) === cur1 && load32(sv, cand1 + 4) === hi1) {
+            const len1 = 8 + matchLength(src, sv, s1 + 8, cand1 + 8, n);
             if (len1 > length + 1) {
               s = s1;
               cand = cand1;
@@ -622,13 +655,13 @@ function encodeBetter(
     if (s > sLimit) break;
     // Index a few positions of the match so that the next matches can find them.
     const i1 = base + 1;
-    longTable[hash8(load32(src, i1), load32(src, i1 + 4), longShift)] = i1;
-    shortTable[hash4(load32(src, i1 + 1), shortShift)] = i1 + 1;
+    longTable[hash8(load32(sv, i1), load32(sv, i1 + 4), longShift)] = i1;
+    shortTable[hash4(load32(sv, i1 + 1), shortShift)] = i1 + 1;
     const i2 = s - 2;
-    longTable[hash8(load32(src, i2), load32(src, i2 + 4), longShift)] = i2;
-    shortTable[hash4(load32(src, s - 1), shortShift)] = s - 1;
+    longTable[hash8(load32(sv, i2), load32(sv, i2 + 4), longShift)] = i2;
+    shortTable[hash4(load32(sv, s - 1), shortShift)] = s - 1;
     for (let i = base + 2, mid = (base + s) >>> 1; i < mid; i += 4) {
-      longTable[hash8(load32(src, i), load32(src, i + 4), longShift)] = i;
+      longTable[hash8(load32(sv, i), load32(sv, i + 4), longShift)] = i;
     }
   }
   if (nextEmit < n) d = emitLiteral(dst, d, src, nextEmit, n - nextEmit);
@@ -638,7 +671,7 @@ function encodeBetter(
 const BEST_HEAD_BITS = 17;
 const BEST_WINDOW_BITS = 20;
 const BEST_WINDOW_MASK = (1 << BEST_WINDOW_BITS) - 1;
-const BEST_DEPTH = 48;
+const BEST_DEPTH = 24;
 const BEST_GOOD_ENOUGH = 256;
 
 /** Cost in bytes of encoding a copy (offset, length) with `emitCopy`, roughly. */
@@ -662,6 +695,7 @@ class BestMatcher {
 
   encode(src: Uint8Array, dst: Uint8Array, d: number): number {
     const n = src.length;
+    const sv = viewOf(src);
     const bits = tableBits(n, BEST_HEAD_BITS);
     const shift = 32 - bits;
     const head = this.#head;
@@ -676,16 +710,18 @@ class BestMatcher {
     let s = 0;
     const insertUpTo = (end: number) => {
       for (; inserted < end; inserted++) {
-        const h = hash4(load32(src, inserted), shift);
+        const h = hash4(load32(sv, inserted), shift);
         prev[inserted & BEST_WINDOW_MASK] = head[h];
         head[h] = inserted;
       }
     };
     while (s <= sLimit) {
       insertUpTo(s);
-      let gain = this.#find(src, s, n, repeat, shift, head, prev);
+      let gain = this.#find(src, sv, s, n, repeat, shift, head, prev);
       if (gain <= 0) {
-        s++;
+        // Step faster through long stretches without matches (incompressible data); every
+        // position is still linked into the chains by insertUpTo.
+        s += 1 + ((s - nextEmit) >>> 5);
         continue;
       }
       let offset = this.matchOffset;
@@ -693,7 +729,7 @@ class BestMatcher {
       // Lazy step: prefer a clearly better match starting one byte later.
       while (s + 1 <= sLimit) {
         insertUpTo(s + 1);
-        const gain1 = this.#find(src, s + 1, n, repeat, shift, head, prev);
+        const gain1 = this.#find(src, sv, s + 1, n, repeat, shift, head, prev);
         if (gain1 <= gain + 1) break;
         s++;
         gain = gain1;
@@ -717,6 +753,7 @@ class BestMatcher {
   /** Finds the most profitable match at `s`; returns its gain in bytes (≤ 0: none). */
   #find(
     src: Uint8Array,
+    sv: DataView,
     s: number,
     n: number,
     repeat: number,
@@ -724,12 +761,12 @@ class BestMatcher {
     head: Int32Array,
     prev: Int32Array,
   ): number {
-    const cur = load32(src, s);
+    const cur = load32(sv, s);
     let bestGain = 0;
     let bestLength = 0;
     let bestOffset = 0;
-    if (repeat !== 0 && repeat <= s && load32(src, s - repeat) === cur) {
-      bestLength = 4 + matchLength(src, s + 4, s - repeat + 4, n);
+    if (repeat !== 0 && repeat <= s && load32(sv, s - repeat) === cur) {
+      bestLength = 4 + matchLength(src, sv, s + 4, s - repeat + 4, n);
       bestOffset = repeat;
       bestGain = bestLength - copyCost(repeat, bestLength, repeat);
     }
@@ -739,9 +776,9 @@ class BestMatcher {
       if (s + bestLength >= n) break; // nothing can beat a match that reaches the end
       // Cheap filter: the byte that would extend the current best must match first.
       if (
-        src[cand + bestLength] === src[s + bestLength] && load32(src, cand) === cur
+        src[cand + bestLength] === src[s + bestLength] && load32(sv, cand) === cur
       ) {
-        const length = 4 + matchLength(src, s + 4, cand + 4, n);
+        const length = 4 + matchLength(src, sv, s + 4, cand + 4, n);
         const offset = s - cand;
         const gain = length - copyCost(offset, length, repeat);
         if (gain > bestGain) {
