@@ -14,6 +14,7 @@ import { LeafConnection, type LeafEnvironment, type SolicitContext } from "./lea
 import { RemoteActor } from "./remote.ts";
 import type { ConnectionSecurity } from "./connection_security.ts";
 import { checkTlsOptions, listenerSecurity, prepareRemoteLink } from "./tls_security.ts";
+import { acceptWebsocketConnection, prepareWebsocketRemote } from "./ws_security.ts";
 import { LeafAuthenticator } from "../protocol/leaf_auth.ts";
 import type { LeafInfo } from "../protocol/leaf_info.ts";
 import { Logger } from "./logger.ts";
@@ -28,8 +29,9 @@ import { CANOPY_VERSION, NATS_COMPAT_VERSION, PROTOCOL_LEVEL } from "../protocol
 import { generateNonce } from "../protocol/nonce.ts";
 
 export type ServerMessage =
-  | { kind: "accepted"; transport: Transport; secured?: boolean }
-  | { kind: "leafAccepted"; transport: Transport; secured?: boolean }
+  | { kind: "accepted"; transport: Transport; secured?: boolean; websocket?: boolean }
+  | { kind: "leafAccepted"; transport: Transport; secured?: boolean; websocket?: boolean }
+  | { kind: "websocketAccepted"; transport: Transport }
   | { kind: "connectionClosed"; connection: ClientConnection; reason: string }
   | { kind: "leafEstablished"; link: LeafConnection }
   | { kind: "leafClosed"; link: LeafConnection }
@@ -55,6 +57,10 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
   readonly remotes: RemoteActor[] = [];
   #clientListener?: ListenerActor;
   #leafListener?: ListenerActor;
+  #wsListener?: ListenerActor;
+  /** Environments for connections that arrived over WebSocket: TLS was done at the HTTP layer. */
+  #wsClientEnv: ClientEnvironment;
+  #wsLeafEnv: LeafEnvironment;
   #leafEnv: LeafEnvironment;
   #nextCid = 1;
   #env: ClientEnvironment;
@@ -115,6 +121,8 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       closed: (link) => this.tell({ kind: "leafClosed", link }),
       security: listenerSecurity(options.leafnodes.tls),
     };
+    this.#wsClientEnv = { ...this.#env, security: undefined };
+    this.#wsLeafEnv = { ...this.#leafEnv, security: undefined };
   }
 
   /** Opens the listeners. Throws (before anything is served) if a port is unavailable. */
@@ -151,6 +159,22 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     logger.info(
       `Listening for leafnode connections on ${hostPort(leaf.host, this.#leafListener.port)}`,
     );
+    const ws = options.websocket;
+    if (ws) {
+      this.#wsListener = new ListenerActor({
+        label: "websocket",
+        host: ws.host,
+        port: ws.port,
+        logger,
+        supervisor: this,
+        accepted: (transport) => this.tell({ kind: "websocketAccepted", transport }),
+      });
+      logger.info(
+        `Listening for websocket clients on ${ws.noTls ? "ws" : "wss"}://${
+          hostPort(ws.host, this.#wsListener.port)
+        }`,
+      );
+    }
     logger.info("Server is ready");
     leaf.remotes.forEach((remote, i) => {
       const actor = new RemoteActor(i, remote, {
@@ -160,7 +184,9 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
         reconnectMs: leaf.reconnectMs,
         createLink: (transport, context) => this.#createLink(transport, context),
         prepare: (raw, url, remote, servername) =>
-          prepareRemoteLink(raw, url, remote, this.clock, servername),
+          url.protocol === "ws:" || url.protocol === "wss:"
+            ? prepareWebsocketRemote(raw, url, remote, this.clock, servername)
+            : prepareRemoteLink(raw, url, remote, this.clock, servername),
       });
       this.remotes.push(actor);
       actor.start();
@@ -238,9 +264,11 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
   protected receive(msg: ServerMessage): void {
     switch (msg.kind) {
       case "accepted":
-        return this.#admit(msg.transport, msg.secured);
+        return this.#admit(msg.transport, msg.secured, msg.websocket);
       case "leafAccepted":
-        return this.#admitLeaf(msg.transport, msg.secured);
+        return this.#admitLeaf(msg.transport, msg.secured, msg.websocket);
+      case "websocketAccepted":
+        return this.#admitWebsocket(msg.transport);
       case "connectionClosed":
         this.connections.delete(msg.connection.cid);
         this.#maybeAllClosed();
@@ -256,7 +284,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     }
   }
 
-  #admit(transport: Transport, secured = false): void {
+  #admit(transport: Transport, secured = false, websocket = false): void {
     if (this.#shuttingDown) {
       transport.close();
       return;
@@ -284,7 +312,11 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       return;
     }
     const cid = this.#nextCid++;
-    const connection = new ClientConnection(cid, transport, this.#env);
+    const connection = new ClientConnection(
+      cid,
+      transport,
+      websocket ? this.#wsClientEnv : this.#env,
+    );
     this.connections.set(cid, connection);
     this.totalConnections++;
     connection.start();
@@ -304,9 +336,40 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     });
   }
 
-  #admitLeaf(transport: Transport, secured = false): void {
+  /** TLS and the HTTP upgrade run before the connection exists; the path picks client or leaf. */
+  #admitWebsocket(raw: Transport): void {
+    if (this.#shuttingDown) return raw.close();
+    acceptWebsocketConnection(raw, this.options.websocket!, this.clock).then(
+      ({ transport, kind }) => {
+        if (kind === "leafnode") {
+          this.tell({ kind: "leafAccepted", transport, secured: true, websocket: true });
+        } else if (kind === "client") {
+          this.tell({ kind: "accepted", transport, secured: true, websocket: true });
+        } else {
+          this.logger.error(
+            `${raw.remoteHost}:${raw.remotePort} - MQTT over websocket is not supported`,
+          );
+          transport.close();
+        }
+      },
+      (error) => {
+        this.logger.error(
+          `${raw.remoteHost}:${raw.remotePort} - websocket upgrade failed: ${errorText(error)}`,
+        );
+        raw.close();
+      },
+    );
+  }
+
+  #admitLeaf(transport: Transport, secured = false, websocket = false): void {
     if (this.#shuttingDown) {
       transport.close();
+      return;
+    }
+    if (websocket) {
+      const link = new LeafConnection(this.#nextCid++, transport, this.#wsLeafEnv);
+      this.leafs.set(link.cid, link);
+      link.start();
       return;
     }
     const security = this.#leafEnv.security;
@@ -354,6 +417,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     this.logger.info("Initiating Shutdown...");
     this.#clientListener?.tell({ kind: "stop" });
     this.#leafListener?.tell({ kind: "stop" });
+    this.#wsListener?.tell({ kind: "stop" });
     for (const remote of this.remotes) remote.tell({ kind: "stop" });
     const finish = () => {
       for (const account of this.accounts.values()) account.stop({ reason: "shutdown" });

@@ -6,6 +6,8 @@
 import type { ServerOptions } from "../config/options.ts";
 import { defaultOptions } from "../config/defaults.ts";
 import { ServerActor, type ServerDependencies } from "./server.ts";
+import { startMonitor } from "./monitor.ts";
+import { monitorViewOf } from "./monitor_view.ts";
 
 /** Live figures about a running server. */
 export interface ServerStats {
@@ -42,13 +44,23 @@ export interface CanopyServer {
  * await server.close();
  * ```
  */
-export function startServer(
+export async function startServer(
   options: Partial<ServerOptions> = {},
   deps: ServerDependencies = {},
 ): Promise<CanopyServer> {
   const full: ServerOptions = { ...defaultOptions(), ...options };
   const actor = new ServerActor(full, deps);
-  actor.listen();
+  // As in nats-server, monitoring is up before "Server is ready" is logged.
+  const monitor = full.httpPort === undefined ? undefined : await startMonitor(
+    monitorViewOf(actor),
+    { host: full.host, port: full.httpPort, logger: actor.logger },
+  );
+  try {
+    actor.listen();
+  } catch (error) {
+    await monitor?.close();
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   const handle: CanopyServer = {
     options: full,
@@ -77,9 +89,12 @@ export function startServer(
       return stats;
     },
     close(): Promise<void> {
-      closing ??= new Promise<void>((done) => actor.tell({ kind: "shutdown", done }));
+      closing ??= Promise.all([
+        monitor?.close(),
+        new Promise<void>((done) => actor.tell({ kind: "shutdown", done })),
+      ]).then(() => {});
       return closing;
     },
   };
-  return Promise.resolve(handle);
+  return handle;
 }

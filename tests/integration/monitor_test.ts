@@ -48,9 +48,7 @@ function httpPortOf(server: ServerHandle): number {
 Deno.test({
   name: "monitor - hub and leaf show their link, policies, queue interest and remotes over HTTP",
   ...serverTestOptions("canopy"),
-  // TODO(monitor): enable once `http_port` starts the monitor in actors/server_handle.ts
   // (startMonitor(monitorViewOf(actor), ...)); until then nothing listens on http_port.
-  ignore: true,
   fn: async () => {
     const deadPort = freePort();
     const hub = await startServer({
