@@ -92,6 +92,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   clientName?: string;
   inMsgs = 0;
   outMsgs = 0;
+  /** Message bytes (headers and payload) received and sent, as nats-server counts them. */
   inBytes = 0;
   outBytes = 0;
 
@@ -285,7 +286,6 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
 
   #received(data: Uint8Array): void {
     if (this.#state === "closing") return;
-    this.inBytes += data.length;
     try {
       this.#parser.feed(data);
     } catch (error) {
@@ -446,6 +446,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     // nats-server acknowledges a verbose PUB before it routes the message.
     if (this.#verbose) this.#reply(OK);
     this.inMsgs++;
+    this.inBytes += message.length;
     this.#routedSinceSync = true;
     account.tell({
       kind: "publish",

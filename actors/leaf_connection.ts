@@ -356,7 +356,6 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
 
   #received(data: Uint8Array): void {
     if (this.#state === "closing") return;
-    this.inBytes += data.length;
     // Liveness is judged by anything the peer sends, not only by PONGs.
     this.#pingsOut = 0;
     try {
@@ -734,6 +733,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
       return this.#close("Permissions Violation", text);
     }
     this.inMsgs++;
+    this.inBytes += message.length;
     this.account!.tell({
       kind: "publish",
       from: this,

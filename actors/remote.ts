@@ -195,6 +195,7 @@ export class RemoteActor extends Actor<RemoteMessage> {
       transport.close();
       return;
     }
+    this.lastError = undefined;
     this.state = "connected";
     const remote = this.remote;
     const link = this.#env.createLink(transport, {

@@ -211,6 +211,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       } else host = leaf.advertise;
     }
     const url = hostPort(host, port);
+    const urls = leaf.advertise ? [url] : listenUrls(host, port);
     const info: Omit<LeafInfo, "client_id" | "nonce"> = {
       server_id: this.serverId,
       server_name: this.options.serverName,
@@ -226,7 +227,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       info_on_connect: true,
       // `no_advertise` only keeps cluster peers from gossiping our URL; we run no
       // cluster, so like a lone nats-server we always list ourselves.
-      leafnode_urls: [url],
+      leafnode_urls: urls,
     };
     if (leaf.remotes.length > 0) info.cluster = this.options.serverName;
     if (leaf.tls) {
@@ -438,6 +439,25 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
   #addAccount(name: string): void {
     this.accounts.set(name, new AccountActor(name, { supervisor: this }));
   }
+}
+
+/**
+ * What leaves should dial when we listen on every interface: our interface
+ * addresses (as nats-server lists them), never the unroutable 0.0.0.0.
+ */
+function listenUrls(host: string, port: number): string[] {
+  if (host !== "0.0.0.0" && host !== "::") return [hostPort(host, port)];
+  try {
+    return Deno.networkInterfaces()
+      .filter((i) => (host === "::" || i.family === "IPv4") && !isLoopback(i.address))
+      .map((i) => hostPort(i.address, port));
+  } catch {
+    return []; // no --allow-sys: leaves keep their configured URLs
+  }
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1" || address.startsWith("fe80:");
 }
 
 function hostPort(host: string, port: number): string {
