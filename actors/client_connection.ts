@@ -76,7 +76,6 @@ export interface ClientEnvironment {
 
 type State = "connecting" | "authenticating" | "open" | "closing";
 
-const CRLF_LENGTH = 2;
 /** How long a closing connection may take to flush its final `-ERR`. */
 const CLOSE_FLUSH_MS = 500;
 
@@ -514,22 +513,10 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     const out = this.#out;
     if (headerSize > 0) {
       const fields = { subject, sid: sub.sid, reply, headerSize, totalSize: message.length };
-      const [buf, start] = out.reserve(hmsgHeaderLength(fields) + message.length + CRLF_LENGTH);
-      let at = writeHmsgHeader(buf, start, fields);
-      buf.set(message, at);
-      at += message.length;
-      buf[at++] = 13;
-      buf[at++] = 10;
-      out.commit(at);
+      out.appendMessage(fields, hmsgHeaderLength, writeHmsgHeader, message);
     } else {
       const fields = { subject, sid: sub.sid, reply, size: message.length };
-      const [buf, start] = out.reserve(msgHeaderLength(fields) + message.length + CRLF_LENGTH);
-      let at = writeMsgHeader(buf, start, fields);
-      buf.set(message, at);
-      at += message.length;
-      buf[at++] = 13;
-      buf[at++] = 10;
-      out.commit(at);
+      out.appendMessage(fields, msgHeaderLength, writeMsgHeader, message);
     }
     this.outMsgs++;
     this.outBytes += message.length;
@@ -614,16 +601,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     }
     this.#subs.clear();
     this.#ending.clear();
-    const flushed = this.#discardOutput ? Promise.resolve() : this.#out.drained();
-    let timer: TimerId | undefined;
-    const bounded = new Promise<void>((resolve) => {
-      timer = clock.setTimeout(resolve, CLOSE_FLUSH_MS);
-    });
-    Promise.race([flushed, bounded]).finally(() => {
-      if (timer !== undefined) clock.clearTimeout(timer);
-      this.#out.abandon();
-      this.transport.close();
-    });
+    this.#out.closeAfterFlush(this.#discardOutput, CLOSE_FLUSH_MS);
     this.#env.logger.debug(`${this.#label()} - Client connection closed: ${reason}`);
     this.#env.closed(this, reason);
   }

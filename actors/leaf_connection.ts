@@ -134,7 +134,6 @@ const CONNECT_INFO_WAIT_MS = 2000;
 /** First PING goes out after about a second (plus up to 20% jitter), then every ping_interval. */
 const FIRST_PING_MS = 1000;
 const CLOSE_FLUSH_MS = 500;
-const CRLF = 2;
 
 export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
   readonly kind = "leaf";
@@ -764,22 +763,10 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
         headerSize,
         totalSize: message.length,
       };
-      const [buf, start] = out.reserve(leafHmsgHeaderLength(fields) + message.length + CRLF);
-      let at = writeLeafHmsgHeader(buf, start, fields);
-      buf.set(message, at);
-      at += message.length;
-      buf[at++] = 13;
-      buf[at++] = 10;
-      out.commit(at);
+      out.appendMessage(fields, leafHmsgHeaderLength, writeLeafHmsgHeader, message);
     } else {
       const fields = { subject: msg.subject, reply: msg.reply, queues, size: message.length };
-      const [buf, start] = out.reserve(lmsgHeaderLength(fields) + message.length + CRLF);
-      let at = writeLmsgHeader(buf, start, fields);
-      buf.set(message, at);
-      at += message.length;
-      buf[at++] = 13;
-      buf[at++] = 10;
-      out.commit(at);
+      out.appendMessage(fields, lmsgHeaderLength, writeLmsgHeader, message);
     }
     this.outMsgs++;
     this.outBytes += message.length;
@@ -878,17 +865,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
       if (this.#subs.size > 0) account.tell({ kind: "forget", subs: [...this.#subs.values()] });
     }
     this.#subs.clear();
-    const clock = this.#env.clock;
-    const flushed = this.#discardOutput ? Promise.resolve() : this.#out.drained();
-    let timer: TimerId | undefined;
-    const bounded = new Promise<void>((resolve) => {
-      timer = clock.setTimeout(resolve, CLOSE_FLUSH_MS);
-    });
-    Promise.race([flushed, bounded]).finally(() => {
-      if (timer !== undefined) clock.clearTimeout(timer);
-      this.#out.abandon();
-      this.transport.close();
-    });
+    this.#out.closeAfterFlush(this.#discardOutput, CLOSE_FLUSH_MS);
     this.#env.logger.info(
       `${this.label} - Leafnode connection closed: ${reason}${
         account ? ` account: ${account.accountName}` : ""

@@ -80,6 +80,44 @@ export class Outbound {
     this.#pos = end;
   }
 
+  /**
+   * Appends one message: a control line written by `writeHeader` from
+   * `fields` (`headerLength` bytes at most), then `body` and CRLF, in one
+   * reservation so the hot path copies the payload exactly once.
+   */
+  appendMessage<F>(
+    fields: F,
+    headerLength: (fields: F) => number,
+    writeHeader: (buf: Uint8Array, offset: number, fields: F) => number,
+    body: Uint8Array,
+  ): void {
+    const [buf, start] = this.reserve(headerLength(fields) + body.length + 2);
+    let at = writeHeader(buf, start, fields);
+    buf.set(body, at);
+    at += body.length;
+    buf[at++] = 13;
+    buf[at++] = 10;
+    this.commit(at);
+  }
+
+  /**
+   * Ends the connection's output: flushes what is pending (unless `discard`,
+   * for slow consumers), for at most `graceMs`, then closes the transport.
+   */
+  closeAfterFlush(discard: boolean, graceMs: number): void {
+    const { clock } = this.#opts;
+    const flushed = discard ? Promise.resolve() : this.drained();
+    let timer: ReturnType<Clock["setTimeout"]> | undefined;
+    const bounded = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, graceMs);
+    });
+    Promise.race([flushed, bounded]).finally(() => {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      this.abandon();
+      this.#opts.transport.close();
+    });
+  }
+
   append(bytes: Uint8Array): void {
     const [buf, at] = this.reserve(bytes.length);
     buf.set(bytes, at);

@@ -40,7 +40,7 @@ const MIN_COMPRESS_INPUT = 16;
 /** Largest length a single repeat element can express (65540 + 0xffffff). */
 const MAX_REPEAT = 65540 + 0xffffff;
 
-/** Literal lengths up to this are copied byte by byte; longer ones with a native copy. */
+/** Literals and copies up to this length are copied in a loop; longer ones natively. */
 const SHORT_COPY = 32;
 
 /**

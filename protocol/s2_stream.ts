@@ -453,8 +453,8 @@ export class S2StreamWriter {
     const encoder = this.#encoder;
     if (encoder === undefined) {
       const out = new Uint8Array(bound + n);
-      const end = this.#frameRaw(data, out, identifier);
-      return end === out.length ? out : out.subarray(0, end);
+      this.#frameRaw(data, out, identifier);
+      return out;
     }
     for (let i = 0; i < blocks; i++) {
       bound += maxEncodedLength(Math.min(blockSize, n - i * blockSize));
@@ -484,7 +484,8 @@ export class S2StreamWriter {
     return buf.slice(0, p);
   }
 
-  #frameRaw(data: Uint8Array, out: Uint8Array, identifier: boolean): number {
+  /** Frames `data` as raw chunks into `out`, which has exactly the room needed. */
+  #frameRaw(data: Uint8Array, out: Uint8Array, identifier: boolean): void {
     let p = 0;
     if (identifier) {
       out.set(S2_STREAM_IDENTIFIER, 0);
@@ -503,7 +504,6 @@ export class S2StreamWriter {
       out.set(block, p);
       p += block.length;
     }
-    return p;
   }
 }
 
