@@ -921,6 +921,15 @@ function clientSideError(error: Error): TlsHandshakeError {
       cause: error,
     });
   }
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || /InvalidContentType/.test(error.message)) {
+    // What a plaintext INFO looks like to a TLS client (handshake_first on one side only).
+    return new TlsHandshakeError(
+      "not_tls",
+      "the server answered in plaintext (an INFO?) where a TLS ServerHello was expected; " +
+        "is handshake_first set on only one side?",
+      { cause: error },
+    );
+  }
   return refusalAfterHandshake(error) ?? protocolError(error);
 }
 

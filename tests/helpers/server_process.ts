@@ -289,7 +289,8 @@ function leafnodesOf(config: Record<string, unknown>): Record<string, unknown> |
 function withAutoLeafPort<T extends Record<string, unknown>>(config: T): T {
   const leafnodes = leafnodesOf(config);
   if (leafnodes?.port !== AUTO_PORT) return config;
-  return { ...config, leafnodes: { ...leafnodes, port: freePort() } };
+  // Tests listen on loopback only.
+  return { ...config, leafnodes: { host: "127.0.0.1", ...leafnodes, port: freePort() } };
 }
 
 async function startOnce(
