@@ -15,6 +15,9 @@ import type { Clock, TimerId } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import { Outbound, type WriteFailure } from "./outbound.ts";
 import { readLoop } from "./read_loop.ts";
+import { acceptCompression, localMode } from "./compression_negotiation.ts";
+import { S2Transport } from "./s2_transport.ts";
+import { type CompressionMode, levelForRtt, usesS2 } from "../protocol/compression_mode.ts";
 import type {
   ConnectionSecurity,
   PeerCertificate,
@@ -30,7 +33,7 @@ import type {
   Subscription,
 } from "./subscription.ts";
 import type { Transport } from "./transport.ts";
-import type { RemoteOptions, ServerOptions } from "../config/options.ts";
+import type { CompressionOptions, RemoteOptions, ServerOptions } from "../config/options.ts";
 import type { AuthIdentity, AuthVerdict } from "../protocol/client_auth.ts";
 import {
   encodeConnect,
@@ -84,6 +87,8 @@ export interface SolicitContext {
   gossip(urls: string[]): void;
   /** The hub's first INFO line, already read by the remote (it decides on TLS). */
   firstInfo?: string;
+  /** The compression level negotiated before the link started (CONNECT `compress_mode`). */
+  compressMode?: string;
 }
 
 /** What a leaf link needs from the server around it. */
@@ -105,6 +110,8 @@ export interface LeafEnvironment {
   established(link: LeafConnection): void;
   /** Set when the leafnode port requires TLS (INFO first, then the handshake). */
   security?: ConnectionSecurity;
+  /** Accept-side compression; absent means none is advertised (as over WebSocket). */
+  compression?: CompressionOptions;
   closed(link: LeafConnection, reason: string): void;
 }
 
@@ -148,6 +155,11 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
   /** The peer's local account name from CONNECT `remote_account` (accept side, 2.10+ peers). */
   peerRemoteAccount?: string;
   account?: AccountActor;
+  /** The compression this side writes with: a level, "off" or "not supported" (logs, /leafz). */
+  compression = "not supported";
+  /** Latest PING/PONG round trip, in ms (drives `s2_auto`). */
+  rttMs?: number;
+  #pingSentAt?: number;
   /** Set once the handshake completed and the link carried traffic. */
   established = false;
   /** Reconnect penalty this link earned (loop, same cluster name), for the remote's backoff. */
@@ -234,13 +246,18 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
         info.tls_required = true;
         if (security.verify) info.tls_verify = true;
       }
+      const compress = this.#acceptCompressionMode();
+      if (compress !== "not supported") info.compression = compress;
       this.#out.append(encodeInfo(info));
       this.#out.flush();
       const auth = this.#env.options.leafnodes.authorization?.timeoutMs ??
         this.#env.options.authTimeoutMs;
       this.#arm("auth", auth);
       this.peerCertificate = (this.#transport as SecuredTransport).peerCertificate?.();
-      if (security && !security.handshakeFirst) return void this.#secureThenRead(security);
+      const upgrade = security && !security.handshakeFirst ? security : undefined;
+      if (upgrade || usesS2(compress) || compress === "accept") {
+        return void this.#prepareThenRead(upgrade, compress);
+      }
     } else if (this.#solicit!.firstInfo !== undefined) {
       // The remote read it before handing us the socket; it goes through the parser like any op.
       this.tell({ kind: "received", data: encoder.encode(`${this.#solicit!.firstInfo}\r\n`) });
@@ -258,18 +275,51 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
   /** Peer certificate of a TLS link, for `verify_and_map` and monitoring. */
   peerCertificate?: PeerCertificate;
 
-  async #secureThenRead(security: ConnectionSecurity): Promise<void> {
+  #acceptCompressionMode(): CompressionMode {
+    const configured = this.#env.compression;
+    return configured ? localMode(configured) : "not supported";
+  }
+
+  /** TLS after our INFO, then the compression exchange, then the read loop. */
+  async #prepareThenRead(
+    security: ConnectionSecurity | undefined,
+    compress: CompressionMode,
+  ): Promise<void> {
     await this.#out.drained();
-    try {
-      const secured = await security.upgrade(this.#transport);
-      if (this.isStopped) return secured.close();
-      this.#transport = secured;
-      this.peerCertificate = secured.peerCertificate?.();
-      this.#out.retarget(secured);
-    } catch (error) {
-      this.#env.logger.error(`${this.label} - TLS handshake error: ${errorMessage(error)}`);
-      this.tell({ kind: "close", reason: "TLS Handshake Error" });
-      return;
+    if (security) {
+      try {
+        const secured = await security.upgrade(this.#transport);
+        if (this.isStopped) return secured.close();
+        this.#transport = secured;
+        this.peerCertificate = secured.peerCertificate?.();
+        this.#out.retarget(secured);
+      } catch (error) {
+        this.#env.logger.error(`${this.label} - TLS handshake error: ${errorMessage(error)}`);
+        this.tell({ kind: "close", reason: "TLS Handshake Error" });
+        return;
+      }
+    }
+    if (usesS2(compress) || compress === "accept") {
+      try {
+        const negotiated = await acceptCompression(this.#transport, {
+          compression: this.#env.compression,
+          clock: this.#env.clock,
+          startedAt: this.startedAt,
+          timeoutMs: this.#env.options.authTimeoutMs + 1000,
+          info: () => ({ ...this.#env.info(), client_id: this.cid, nonce: this.#nonce }),
+        });
+        if (this.isStopped) return;
+        this.#transport = negotiated.transport;
+        this.#out.retarget(negotiated.transport);
+        this.compression = negotiated.mode;
+      } catch (error) {
+        if (this.isStopped) return;
+        this.#env.logger.error(
+          `${this.label} - compression negotiation failed: ${errorMessage(error)}`,
+        );
+        this.tell({ kind: "close", reason: "Compression Negotiation Error" });
+        return;
+      }
     }
     this.#read();
   }
@@ -384,7 +434,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
         this.#out.append(PONG);
         return;
       case "PONG":
-        return;
+        return this.#onPong();
       case "OK":
         return;
       case "ERR":
@@ -543,6 +593,9 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
       headers: this.#peerHeaders,
     };
     if (remote.hub) connect.is_hub = true;
+    if (this.#solicit!.compressMode !== undefined) {
+      connect.compress_mode = this.compression = this.#solicit!.compressMode;
+    }
     // Lets a 2.10+ hub tell our remotes apart when several bind to one of its accounts.
     connect.remote_account = remote.account ?? "$G";
     if (remote.denyImports.length > 0) connect.deny_pub = [...remote.denyImports];
@@ -780,6 +833,23 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     }
   }
 
+  /** A PONG measures the RTT; `s2_auto` links move to the level it calls for. */
+  #onPong(): void {
+    if (this.#pingSentAt === undefined) return;
+    this.rttMs = this.#env.clock.now() - this.#pingSentAt;
+    this.#pingSentAt = undefined;
+    const configured = this.side === "accept"
+      ? this.#env.compression
+      : this.#solicit!.remote.compression;
+    if (!(this.#transport instanceof S2Transport) || localMode(configured) !== "s2_auto") return;
+    const level = levelForRtt(this.rttMs, configured?.rttThresholdsMs);
+    if (level !== this.#transport.level) {
+      this.#env.logger.debug(`${this.label} - RTT ${this.rttMs}ms: compression now ${level}`);
+      this.#transport.setLevel(level);
+      this.compression = level;
+    }
+  }
+
   #onErr(text: string): void {
     this.#env.logger.error(`${this.label} - Leafnode peer sent -ERR: '${text}'`);
     const penalty = penaltyForError(text);
@@ -830,6 +900,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
           return this.#close("Stale Connection", ErrText.staleConnection);
         }
         this.#pingsOut++;
+        this.#pingSentAt = this.#env.clock.now();
         this.#out.append(PING);
         this.#out.flush();
         this.#arm("ping", this.#env.options.pingIntervalMs);

@@ -20,7 +20,7 @@ import { hostPort, RemoteUrlList } from "../protocol/remote_urls.ts";
 
 export type RemoteMessage =
   | { kind: "connect" }
-  | { kind: "dialed"; transport: Transport; url: URL; firstInfo: string }
+  | { kind: "dialed"; url: URL; prepared: PreparedLink }
   | { kind: "dialFailed"; error: unknown; url: URL }
   /** Connected, but no usable first INFO (or TLS failed): retried like a closed link. */
   | { kind: "preludeFailed"; error: unknown; url: URL }
@@ -55,6 +55,8 @@ export interface RemoteEnvironment {
 export interface PreparedLink {
   transport: Transport;
   firstInfo: string;
+  /** The compression level this side writes with, when negotiated (CONNECT `compress_mode`). */
+  compressMode?: string;
 }
 
 /** Dial failures between two error-level reports (about a minute at the default interval). */
@@ -96,7 +98,7 @@ export class RemoteActor extends Actor<RemoteMessage> {
       case "connect":
         return this.#connect();
       case "dialed":
-        return this.#dialed(msg.transport, msg.url, msg.firstInfo);
+        return this.#dialed(msg.prepared, msg.url);
       case "dialFailed":
         this.lastError = errorMessage(msg.error);
         // Like nats-server's connect_error_reports: the first failure and then one
@@ -165,7 +167,7 @@ export class RemoteActor extends Actor<RemoteMessage> {
         clock.clearTimeout(timer);
         if (timedOut) return raw.close();
         prepare(raw, url, this.remote, this.urls.tlsServerName).then(
-          ({ transport, firstInfo }) => this.tell({ kind: "dialed", transport, url, firstInfo }),
+          (prepared) => this.tell({ kind: "dialed", url, prepared }),
           (error) => {
             raw.close();
             this.tell({ kind: "preludeFailed", url, error });
@@ -190,7 +192,7 @@ export class RemoteActor extends Actor<RemoteMessage> {
     return { transport, firstInfo: line };
   };
 
-  #dialed(transport: Transport, url: URL, firstInfo: string): void {
+  #dialed({ transport, firstInfo, compressMode }: PreparedLink, url: URL): void {
     if (this.state !== "dialing") {
       transport.close();
       return;
@@ -208,6 +210,7 @@ export class RemoteActor extends Actor<RemoteMessage> {
         ),
       gossip: (urls) => this.tell({ kind: "gossip", urls }),
       firstInfo,
+      compressMode,
     });
     this.link = link;
     link.stopped.then(() => this.tell({ kind: "linkClosed", link }));

@@ -11,7 +11,8 @@ import { ClientConnection, type ClientEnvironment } from "./client_connection.ts
 import { type Clock, SystemClock } from "./clock.ts";
 import { ListenerActor } from "./listener.ts";
 import { LeafConnection, type LeafEnvironment, type SolicitContext } from "./leaf_connection.ts";
-import { RemoteActor } from "./remote.ts";
+import { type PreparedLink, RemoteActor } from "./remote.ts";
+import { solicitCompression } from "./compression_negotiation.ts";
 import type { ConnectionSecurity } from "./connection_security.ts";
 import { checkTlsOptions, listenerSecurity, prepareRemoteLink } from "./tls_security.ts";
 import { acceptWebsocketConnection, prepareWebsocketRemote } from "./ws_security.ts";
@@ -19,7 +20,7 @@ import { LeafAuthenticator } from "../protocol/leaf_auth.ts";
 import type { LeafInfo } from "../protocol/leaf_info.ts";
 import { Logger } from "./logger.ts";
 import type { Transport } from "./transport.ts";
-import type { ServerOptions } from "../config/options.ts";
+import type { RemoteOptions, ServerOptions } from "../config/options.ts";
 import { ClientAuthenticator } from "../protocol/client_auth.ts";
 import { GLOBAL_ACCOUNT } from "../config/defaults.ts";
 import { generateServerId } from "../config/server_id.ts";
@@ -120,9 +121,11 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       established: (link) => this.tell({ kind: "leafEstablished", link }),
       closed: (link) => this.tell({ kind: "leafClosed", link }),
       security: listenerSecurity(options.leafnodes.tls),
+      compression: options.leafnodes.compression ?? { mode: "s2_auto" },
     };
     this.#wsClientEnv = { ...this.#env, security: undefined };
-    this.#wsLeafEnv = { ...this.#leafEnv, security: undefined };
+    // Over WebSocket the frames carry the bytes (and may deflate them): no S2 on top.
+    this.#wsLeafEnv = { ...this.#leafEnv, security: undefined, compression: undefined };
   }
 
   /** Opens the listeners. Throws (before anything is served) if a port is unavailable. */
@@ -184,9 +187,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
         reconnectMs: leaf.reconnectMs,
         createLink: (transport, context) => this.#createLink(transport, context),
         prepare: (raw, url, remote, servername) =>
-          url.protocol === "ws:" || url.protocol === "wss:"
-            ? prepareWebsocketRemote(raw, url, remote, this.clock, servername)
-            : prepareRemoteLink(raw, url, remote, this.clock, servername),
+          this.#prepareRemote(raw, url, remote, servername),
       });
       this.remotes.push(actor);
       actor.start();
@@ -235,6 +236,32 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       if (leaf.tls.verify || leaf.tls.verifyAndMap) info.tls_verify = true;
     }
     return info;
+  }
+
+  /** TLS (and WebSocket) first, then the compression exchange on plain TCP links. */
+  async #prepareRemote(
+    raw: Transport,
+    url: URL,
+    remote: RemoteOptions,
+    servername: string | undefined,
+  ): Promise<PreparedLink> {
+    const startedAt = this.clock.now();
+    if (url.protocol === "ws:" || url.protocol === "wss:") {
+      return await prepareWebsocketRemote(raw, url, remote, this.clock, servername);
+    }
+    const prepared = await prepareRemoteLink(raw, url, remote, this.clock, servername);
+    const negotiated = await solicitCompression(prepared.transport, prepared.firstInfo, {
+      compression: remote.compression,
+      clock: this.clock,
+      startedAt,
+      timeoutMs: remote.firstInfoTimeoutMs,
+      info: () => ({ ...this.#leafInfo() }),
+    });
+    return {
+      transport: negotiated.transport,
+      firstInfo: negotiated.firstInfo,
+      compressMode: negotiated.mode,
+    };
   }
 
   #createLink(transport: Transport, context: SolicitContext): LeafConnection {
@@ -331,7 +358,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
   ): void {
     security.acceptFirst(raw).then(secured, (error) => {
       this.logger.error(
-        `${raw.remoteHost}:${raw.remotePort} - TLS handshake error: ${errorText(error)}`,
+        `${raw.remoteHost}:${raw.remotePort} - TLS handshake error: ${errorMessage(error)}`,
       );
       raw.close();
     });
@@ -355,7 +382,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       },
       (error) => {
         this.logger.error(
-          `${raw.remoteHost}:${raw.remotePort} - websocket upgrade failed: ${errorText(error)}`,
+          `${raw.remoteHost}:${raw.remotePort} - websocket handshake error: ${errorMessage(error)}`,
         );
         raw.close();
       },
@@ -462,6 +489,11 @@ function isLoopback(address: string): boolean {
 
 function hostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** One line for peers' mistakes; stack traces are for our own crashes. */
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function errorText(error: unknown): string {

@@ -48,6 +48,7 @@ export interface LeafConnect {
   headers?: boolean;
   deny_pub?: string[];
   remote_account?: string;
+  compress_mode?: string;
   /** Present only when a NATS client (not a server) dialled the leafnode port. */
   lang?: string;
   account?: string;

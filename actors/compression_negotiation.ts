@@ -1,0 +1,122 @@
+/**
+ * Leafnode compression negotiation, byte-exact as nats-server 2.10+ does it
+ * (spec 5.3). It runs on the socket before the link actor reads from it: the
+ * switch to S2 happens right after an INFO line, so no other reader may be
+ * holding plaintext bytes at that moment.
+ *
+ * @module
+ */
+import type { Clock } from "./clock.ts";
+import { readFirstLine } from "./first_info.ts";
+import { S2Transport } from "./s2_transport.ts";
+import { PrefixedTransport } from "./tls_transport.ts";
+import type { Transport } from "./transport.ts";
+import type { CompressionOptions } from "../config/options.ts";
+import {
+  type CompressionMode,
+  resolveLevel,
+  selectCompression,
+  usesS2,
+} from "../protocol/compression_mode.ts";
+import { encodeInfo } from "../protocol/encoder.ts";
+
+/** Our configured mode; nats-server defaults to `s2_auto` for leafnodes and remotes. */
+export function localMode(options: CompressionOptions | undefined): CompressionMode {
+  return (options?.mode ?? "s2_auto") as CompressionMode;
+}
+
+export interface Negotiated {
+  transport: Transport;
+  /** What this side writes with: a level, or "off" / "not supported". */
+  mode: string;
+}
+
+const encoder = new TextEncoder();
+
+async function writeAll(transport: Transport, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await transport.write(bytes.subarray(off));
+}
+
+function infoOf(line: string): Record<string, unknown> | undefined {
+  if (!/^info\s/i.test(line)) return undefined;
+  try {
+    return JSON.parse(line.slice(5));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Soliciting side, given the hub's first INFO line: when both sides want
+ * compression, send our INFO in plaintext, switch both directions to S2 and
+ * read the hub's second (compressed) INFO, which then counts as the first.
+ */
+export async function solicitCompression(
+  transport: Transport,
+  firstInfo: string,
+  options: {
+    compression?: CompressionOptions;
+    clock: Clock;
+    startedAt: number;
+    timeoutMs: number;
+    info: () => Record<string, unknown>;
+  },
+): Promise<Negotiated & { firstInfo: string }> {
+  const local = localMode(options.compression);
+  const info = infoOf(firstInfo) ?? {};
+  const chosen = selectCompression(local, info.compression as string | undefined);
+  if (typeof chosen === "object") throw new Error(chosen.error);
+  if (!usesS2(chosen)) return { transport, firstInfo, mode: chosen };
+  const rtt = options.clock.now() - options.startedAt;
+  const level = resolveLevel(chosen, rtt, options.compression?.rttThresholdsMs);
+  const ours = { ...options.info(), compression: local === "s2_auto" ? "s2_auto" : chosen };
+  await writeAll(transport, encodeInfo(ours));
+  const s2 = new S2Transport(transport, level);
+  const second = await readFirstLine(s2, options.clock, options.timeoutMs);
+  return {
+    transport: second.rest.length > 0 ? new PrefixedTransport(s2, second.rest) : s2,
+    firstInfo: second.line,
+    mode: level,
+  };
+}
+
+/**
+ * Accepting side, after our INFO (which advertised `compression`): a peer
+ * that wants compression answers with its own INFO instead of CONNECT; we
+ * switch to S2 right after that line and send our INFO again, compressed.
+ * A peer that sends CONNECT (such as nats-server 2.9.10) gets plaintext.
+ */
+export async function acceptCompression(
+  transport: Transport,
+  options: {
+    compression?: CompressionOptions;
+    clock: Clock;
+    startedAt: number;
+    timeoutMs: number;
+    info: () => Record<string, unknown>;
+  },
+): Promise<Negotiated> {
+  const { line, rest } = await readFirstLine(transport, options.clock, options.timeoutMs);
+  const info = infoOf(line);
+  if (!info) {
+    // No INFO first: an older peer; hand the line back to the parser untouched.
+    const replay = new Uint8Array([...encoder.encode(`${line}\r\n`), ...rest]);
+    return { transport: new PrefixedTransport(transport, replay), mode: "not supported" };
+  }
+  const local = localMode(options.compression);
+  const chosen = selectCompression(local, info.compression as string | undefined);
+  if (typeof chosen === "object") throw new Error(chosen.error);
+  if (!usesS2(chosen)) {
+    return {
+      transport: rest.length > 0 ? new PrefixedTransport(transport, rest) : transport,
+      mode: chosen,
+    };
+  }
+  const rtt = options.clock.now() - options.startedAt;
+  const level = resolveLevel(chosen, rtt, options.compression?.rttThresholdsMs);
+  const s2 = new S2Transport(transport, level, rest);
+  const ours = { ...options.info(), compression: local === "s2_auto" ? "s2_auto" : chosen };
+  await s2.write(encodeInfo(ours));
+  return { transport: s2, mode: level };
+}
