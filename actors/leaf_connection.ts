@@ -661,7 +661,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     this.#state = "open";
     this.#env.logger.info(
       `${this.label} - Leafnode connection created for account: ${account.accountName} ` +
-        `(${this.role} role, peer ${this.peerName ?? "?"})`,
+        `(${this.role} role, peer ${this.peerName ?? "?"}, compression ${this.compression})`,
     );
     // The initial dump: our loop-detection subject, then the account's interest.
     this.#dump(msg.lds, msg.interest);

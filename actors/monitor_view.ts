@@ -458,7 +458,8 @@ class ServerMonitorView implements MonitorView {
       subscriptionCount: l.subscriptionCount,
       importPolicy: policyOf(fromPeer),
       exportPolicy: policyOf(toPeer),
-      compression: "off",
+      compression: l.compression,
+      rttMs: l.rttMs,
       reconnectAttempts,
       // The remote's own record is exact; ours may have missed a link that closed between scans.
       lastCloseReason: remote?.lastCloseReason ?? history?.reason ?? "",
