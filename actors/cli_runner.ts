@@ -52,12 +52,12 @@ export async function runCli(args: string[]): Promise<number> {
     return 0;
   }
   let server;
+  const logger = new Logger({
+    debug: options.debug,
+    trace: options.trace,
+    json: command.overrides.logJson,
+  });
   try {
-    const logger = new Logger({
-      debug: options.debug,
-      trace: options.trace,
-      json: command.overrides.logJson,
-    });
     server = await startServer(options, { logger });
   } catch (error) {
     if (error instanceof TlsConfigError) {
@@ -70,14 +70,41 @@ export async function runCli(args: string[]): Promise<number> {
     }
     throw error;
   }
+  const configFile = command.configFile;
+  const overrides = command.overrides;
+  // SIGHUP reloads the configuration file, as with nats-server.
+  const reload = async () => {
+    if (!configFile) return logger.warn("SIGHUP: no configuration file to reload");
+    try {
+      await server.reload(await loadConfigFile(configFile, overrides));
+    } catch (error) {
+      logger.error(
+        `Failed to reload configuration, still running the old one: ${
+          error instanceof Error ? error.message : error
+        }`,
+      );
+    }
+  };
   await new Promise<void>((resolve) => {
-    const stop = () => {
+    const unlisten = () => {
       Deno.removeSignalListener("SIGINT", stop);
       Deno.removeSignalListener("SIGTERM", stop);
+      Deno.removeSignalListener("SIGHUP", reload);
+      Deno.removeSignalListener("SIGUSR2", lameDuck);
+    };
+    const stop = () => {
+      unlisten();
       server.close().then(resolve);
+    };
+    // SIGUSR2 is nats-server's lame duck signal (SIGUSR1 is Deno's inspector; see README).
+    const lameDuck = () => {
+      unlisten();
+      server.lameDuck().then(resolve);
     };
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
+    Deno.addSignalListener("SIGHUP", reload);
+    Deno.addSignalListener("SIGUSR2", lameDuck);
   });
   return 0;
 }

@@ -54,7 +54,12 @@ export type ClientMessage =
   | { kind: "authTimeout" }
   | { kind: "pingTimer" }
   | { kind: "writeFailed"; failure: WriteFailure }
-  | { kind: "close"; reason: string; errText?: string };
+  | { kind: "close"; reason: string; errText?: string }
+  /** A configuration reload: check this client again against the new users and rights. */
+  | { kind: "reauthorize"; env: ClientEnvironment }
+  | { kind: "reauthorized"; verdict: AuthVerdict }
+  /** Server-originated protocol, such as the lame duck INFO. */
+  | { kind: "send"; bytes: Uint8Array };
 
 /** What a connection needs from the server around it. */
 export interface ClientEnvironment {
@@ -100,6 +105,8 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   #out: Outbound;
   #state: State = "connecting";
   #connected = false;
+  /** The CONNECT we were given, so that a reload can check the same credentials again. */
+  #connectJson = "{}";
   /** Publishes handed to the account since direct output last went through it. */
   #routedSinceSync = false;
   /** Barriers told to the account and not yet relayed back. */
@@ -270,6 +277,13 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
         return this.#close("Write Error");
       case "close":
         return this.#close(msg.reason, msg.errText);
+      case "reauthorize":
+        return this.#reauthorize(msg.env);
+      case "reauthorized":
+        return this.#reauthorized(msg.verdict);
+      case "send":
+        if (this.#state === "open") this.#out.append(msg.bytes);
+        return;
     }
   }
 
@@ -350,6 +364,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     if (this.#state !== "connecting" && this.#state !== "open") return;
     if (this.#connected) return; // a second CONNECT changes nothing, as in nats-server
     this.#connected = true;
+    this.#connectJson = json;
     this.#parser.requireConnect = false;
     if (this.#state === "open") {
       // Already bound anonymously by earlier ops; CONNECT only sets options now.
@@ -365,6 +380,42 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
       (error) =>
         this.tell({ kind: "authenticated", verdict: { ok: false, reason: String(error) } }),
     );
+  }
+
+  /**
+   * After a reload the same credentials are checked against the new
+   * configuration: a client whose user is gone, or now lives in another
+   * account, is disconnected; otherwise its new rights apply at once.
+   */
+  get #connectOptions(): ConnectOptions {
+    return parseConnect(this.#connectJson);
+  }
+
+  #reauthorize(env: ClientEnvironment): void {
+    this.#env = env;
+    if (this.#state !== "open") return;
+    const verdict: Promise<AuthVerdict> = this.#connected
+      ? env.authenticator.authenticate(this.#connectOptions, this.#nonce, this.#peerCertificate)
+      : Promise.resolve(
+        env.authenticator.anonymousIdentity() === undefined
+          ? { ok: false, reason: "credentials are now required" }
+          : { ok: true, identity: env.authenticator.anonymousIdentity()! },
+      );
+    verdict.then(
+      (v) => this.tell({ kind: "reauthorized", verdict: v }),
+      (error) => this.tell({ kind: "reauthorized", verdict: { ok: false, reason: String(error) } }),
+    );
+  }
+
+  #reauthorized(verdict: AuthVerdict): void {
+    if (this.#state !== "open") return;
+    if (!verdict.ok || verdict.identity.account !== this.account?.accountName) {
+      const why = verdict.ok ? "its account changed" : verdict.reason;
+      this.#env.logger.error(`${this.#label()} - disconnected by a configuration reload: ${why}`);
+      return this.#close("Authentication Failure", ErrText.authorization);
+    }
+    const clock = this.#env.clock;
+    this.#perms = Permissions.compile(verdict.identity.permissions, { now: () => clock.now() });
   }
 
   /** Reads CONNECT's options; closes the connection and returns undefined if they are unusable. */
@@ -601,8 +652,11 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     }
     this.#subs.clear();
     this.#ending.clear();
-    this.#out.closeAfterFlush(this.#discardOutput, CLOSE_FLUSH_MS);
+    // The server hears of the close once the socket is flushed and shut, so that a
+    // graceful shutdown never exits with acknowledged data still unwritten.
+    const flushed = this.#out.closeAfterFlush(this.#discardOutput, CLOSE_FLUSH_MS);
     this.#env.logger.debug(`${this.#label()} - Client connection closed: ${reason}`);
-    this.#env.closed(this, reason);
+    const env = this.#env;
+    flushed.then(() => env.closed(this, reason));
   }
 }

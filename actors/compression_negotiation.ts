@@ -20,6 +20,14 @@ import {
 } from "../protocol/compression_mode.ts";
 import { encodeInfo } from "../protocol/encoder.ts";
 
+/**
+ * `s2_auto` starts as if the RTT were zero (S2 framing, no compression) and
+ * moves with the first measured PING/PONG. nats-server starts from the time
+ * since the connection was made, but that counts TLS and dial time, not the
+ * path's round trip, and so compresses loopback and LAN links for nothing.
+ */
+const INITIAL_RTT_MS = 0;
+
 /** Our configured mode; nats-server defaults to `s2_auto` for leafnodes and remotes. */
 export function localMode(options: CompressionOptions | undefined): CompressionMode {
   return (options?.mode ?? "s2_auto") as CompressionMode;
@@ -68,8 +76,7 @@ export async function solicitCompression(
   const chosen = selectCompression(local, info.compression as string | undefined);
   if (typeof chosen === "object") throw new Error(chosen.error);
   if (!usesS2(chosen)) return { transport, firstInfo, mode: chosen };
-  const rtt = options.clock.now() - options.startedAt;
-  const level = resolveLevel(chosen, rtt, options.compression?.rttThresholdsMs);
+  const level = resolveLevel(chosen, INITIAL_RTT_MS, options.compression?.rttThresholdsMs);
   const ours = { ...options.info(), compression: local === "s2_auto" ? "s2_auto" : chosen };
   await writeAll(transport, encodeInfo(ours));
   const s2 = new S2Transport(transport, level);
@@ -113,8 +120,7 @@ export async function acceptCompression(
       mode: chosen,
     };
   }
-  const rtt = options.clock.now() - options.startedAt;
-  const level = resolveLevel(chosen, rtt, options.compression?.rttThresholdsMs);
+  const level = resolveLevel(chosen, INITIAL_RTT_MS, options.compression?.rttThresholdsMs);
   const s2 = new S2Transport(transport, level, rest);
   const ours = { ...options.info(), compression: local === "s2_auto" ? "s2_auto" : chosen };
   await s2.write(encodeInfo(ours));

@@ -936,13 +936,15 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
       if (this.#subs.size > 0) account.tell({ kind: "forget", subs: [...this.#subs.values()] });
     }
     this.#subs.clear();
-    this.#out.closeAfterFlush(this.#discardOutput, CLOSE_FLUSH_MS);
+    // The server hears of the close once the socket is flushed and shut, so that a
+    // graceful shutdown never exits with acknowledged data still unwritten.
+    const flushed = this.#out.closeAfterFlush(this.#discardOutput, CLOSE_FLUSH_MS);
     this.#env.logger.info(
       `${this.label} - Leafnode connection closed: ${reason}${
         account ? ` account: ${account.accountName}` : ""
       }`,
     );
-    this.#env.closed(this, reason);
+    flushed.then(() => this.#env.closed(this, reason));
   }
 }
 

@@ -104,14 +104,14 @@ export class Outbound {
    * Ends the connection's output: flushes what is pending (unless `discard`,
    * for slow consumers), for at most `graceMs`, then closes the transport.
    */
-  closeAfterFlush(discard: boolean, graceMs: number): void {
+  closeAfterFlush(discard: boolean, graceMs: number): Promise<void> {
     const { clock } = this.#opts;
     const flushed = discard ? Promise.resolve() : this.drained();
     let timer: ReturnType<Clock["setTimeout"]> | undefined;
     const bounded = new Promise<void>((resolve) => {
       timer = clock.setTimeout(resolve, graceMs);
     });
-    Promise.race([flushed, bounded]).finally(() => {
+    return Promise.race([flushed, bounded]).finally(() => {
       if (timer !== undefined) clock.clearTimeout(timer);
       this.abandon();
       this.#opts.transport.close();

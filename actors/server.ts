@@ -36,18 +36,30 @@ export type ServerMessage =
   | { kind: "connectionClosed"; connection: ClientConnection; reason: string }
   | { kind: "leafEstablished"; link: LeafConnection }
   | { kind: "leafClosed"; link: LeafConnection }
-  | { kind: "shutdown"; done: () => void };
+  | { kind: "shutdown"; done: () => void }
+  | { kind: "reload"; options: ServerOptions; done: (error?: Error) => void }
+  | { kind: "lameDuck"; done: () => void }
+  | { kind: "lameDuckNext" };
 
 export interface ServerDependencies {
   clock?: Clock;
   logger?: Logger;
 }
 
+/** A reload that cannot be applied; the running configuration stays. */
+export class ReloadError extends Error {
+  override name = "ReloadError";
+}
+
+/** nats-server's lame duck defaults. */
+const LAME_DUCK_DURATION_MS = 120_000;
+const LAME_DUCK_GRACE_MS = 10_000;
+
 /** Longest time shutdown waits for connections to flush and close. */
 const SHUTDOWN_GRACE_MS = 2000;
 
 export class ServerActor extends Actor<ServerMessage> implements Supervisor {
-  readonly options: ServerOptions;
+  options!: ServerOptions;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly serverId: string;
@@ -60,25 +72,36 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
   #leafListener?: ListenerActor;
   #wsListener?: ListenerActor;
   /** Environments for connections that arrived over WebSocket: TLS was done at the HTTP layer. */
-  #wsClientEnv: ClientEnvironment;
-  #wsLeafEnv: LeafEnvironment;
-  #leafEnv: LeafEnvironment;
+  #wsClientEnv!: ClientEnvironment;
+  #wsLeafEnv!: LeafEnvironment;
+  #leafEnv!: LeafEnvironment;
   #nextCid = 1;
-  #env: ClientEnvironment;
+  #env!: ClientEnvironment;
   #shuttingDown = false;
   #allClosed?: () => void;
   totalConnections = 0;
 
   constructor(options: ServerOptions, deps: ServerDependencies = {}) {
     super({ name: "server" });
-    this.options = options;
     this.clock = deps.clock ?? new SystemClock();
     this.logger = deps.logger ?? new Logger({ debug: options.debug, trace: options.trace });
     // The id is new each start, as in nats-server; the name is the operator's (or the id).
     this.serverId = generateServerId();
     this.startedAt = new Date();
     this.#addAccount(GLOBAL_ACCOUNT);
-    for (const name of Object.keys(options.accounts)) this.#addAccount(name);
+    this.#apply(options);
+  }
+
+  /**
+   * Builds what connections see of the configuration: authenticators, TLS,
+   * limits. Runs at start and on every reload; connections made afterwards
+   * get the new environment, existing ones are told to re-check themselves.
+   */
+  #apply(options: ServerOptions): void {
+    this.options = options;
+    for (const name of Object.keys(options.accounts)) {
+      if (!this.accounts.has(name)) this.#addAccount(name);
+    }
     const info: ClientEnvironment["info"] = {
       server_id: this.serverId,
       server_name: options.serverName,
@@ -86,7 +109,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       proto: PROTOCOL_LEVEL,
       go: `deno ${Deno.version.deno}`,
       host: options.host,
-      port: options.port,
+      port: this.#clientListener?.port ?? options.port,
       headers: true,
       max_payload: options.maxPayload,
       canopy_version: CANOPY_VERSION,
@@ -179,19 +202,20 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       );
     }
     logger.info("Server is ready");
-    leaf.remotes.forEach((remote, i) => {
-      const actor = new RemoteActor(i, remote, {
-        clock: this.clock,
-        logger,
-        supervisor: this,
-        reconnectMs: leaf.reconnectMs,
-        createLink: (transport, context) => this.#createLink(transport, context),
-        prepare: (raw, url, remote, servername) =>
-          this.#prepareRemote(raw, url, remote, servername),
-      });
-      this.remotes.push(actor);
-      actor.start();
+    leaf.remotes.forEach((remote, i) => this.remotes.push(this.#startRemote(i, remote)));
+  }
+
+  #startRemote(index: number, remote: RemoteOptions): RemoteActor {
+    const actor = new RemoteActor(index, remote, {
+      clock: this.clock,
+      logger: this.logger,
+      supervisor: this,
+      reconnectMs: this.options.leafnodes.reconnectMs,
+      createLink: (transport, context) => this.#createLink(transport, context),
+      prepare: (raw, url, remote, servername) => this.#prepareRemote(raw, url, remote, servername),
     });
+    actor.start();
+    return actor;
   }
 
   /** The bound leafnode port (useful when the configured port was 0). */
@@ -309,6 +333,12 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
         return;
       case "shutdown":
         return this.#shutdown(msg.done);
+      case "reload":
+        return this.#reload(msg.options, msg.done);
+      case "lameDuck":
+        return this.#lameDuck(msg.done);
+      case "lameDuckNext":
+        return this.#lameDuckNext();
     }
   }
 
@@ -438,6 +468,101 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       this.#allClosed?.();
     }
   }
+
+  /**
+   * Live reload: users, permissions, accounts, remotes and deny lists change
+   * without a restart; links whose remote did not change stay up. A config
+   * that cannot be applied is refused whole and the old one keeps running.
+   */
+  #reload(next: ServerOptions, done: (error?: Error) => void): void {
+    const old = this.options;
+    const fixed: [string, unknown, unknown][] = [
+      ["host", old.host, next.host],
+      ["port", old.port, next.port],
+      ["leafnodes.host", old.leafnodes.host, next.leafnodes.host],
+      ["leafnodes.port", old.leafnodes.port, next.leafnodes.port],
+      ["websocket", JSON.stringify(old.websocket ?? null), JSON.stringify(next.websocket ?? null)],
+      ["http_port", old.httpPort, next.httpPort],
+    ];
+    for (const [key, a, b] of fixed) {
+      if (a !== b) return done(new ReloadError(`config reload not supported for ${key}`));
+    }
+    try {
+      checkTlsOptions(next);
+    } catch (error) {
+      return done(error as Error);
+    }
+    this.#apply(next);
+    for (const c of this.connections.values()) c.tell({ kind: "reauthorize", env: this.#env });
+    this.#reloadRemotes(next);
+    this.logger.info(
+      `Reloaded server configuration${next.configFile ? ` ${next.configFile}` : ""}`,
+    );
+    done();
+  }
+
+  /** Remotes are matched by their whole configuration: unchanged ones keep their links. */
+  #reloadRemotes(next: ServerOptions): void {
+    const keyOf = (r: RemoteOptions) => JSON.stringify(r);
+    const kept = new Map<string, RemoteActor[]>();
+    for (const actor of this.remotes) {
+      const key = keyOf(actor.remote);
+      kept.set(key, [...(kept.get(key) ?? []), actor]);
+    }
+    const remotes: RemoteActor[] = [];
+    next.leafnodes.remotes.forEach((remote, i) => {
+      const same = kept.get(keyOf(remote))?.shift();
+      if (same) remotes.push(same);
+      else {
+        this.logger.info(`Reload: starting remote ${i} (${remote.urls.join(", ")})`);
+        remotes.push(this.#startRemote(i, remote));
+      }
+    });
+    for (const leftover of kept.values()) {
+      for (const actor of leftover) {
+        this.logger.info(
+          `Reload: stopping remote ${actor.index} (${actor.remote.urls.join(", ")})`,
+        );
+        actor.tell({ kind: "stop" });
+      }
+    }
+    this.remotes.splice(0, this.remotes.length, ...remotes);
+  }
+
+  /**
+   * Lame duck mode (nats-server's SIGUSR2 behaviour, our signal too): stop
+   * accepting, tell clients (INFO `ldm`) so they reconnect elsewhere, close
+   * them one by one over the lame duck duration after a grace period, then
+   * shut down.
+   */
+  #lameDuck(done: () => void): void {
+    if (this.#shuttingDown || this.#lameDuckDone) return done();
+    this.#lameDuckDone = done;
+    const duration = this.options.lameDuckDurationMs ?? LAME_DUCK_DURATION_MS;
+    const grace = Math.min(this.options.lameDuckGracePeriodMs ?? LAME_DUCK_GRACE_MS, duration);
+    this.logger.info(`Entering lame duck mode, stop accepting new clients`);
+    this.#clientListener?.tell({ kind: "stop" });
+    this.#wsListener?.tell({ kind: "stop" });
+    this.#leafListener?.tell({ kind: "stop" });
+    const info = encodeInfo({ ...this.#env.info, ldm: true });
+    for (const c of this.connections.values()) c.tell({ kind: "send", bytes: info });
+    const clients = this.connections.size;
+    this.#lameDuckStep = clients > 0 ? Math.max(1, (duration - grace) / clients) : 0;
+    this.clock.setTimeout(() => this.tell({ kind: "lameDuckNext" }), grace);
+  }
+
+  #lameDuckNext(): void {
+    const next = this.connections.values().next();
+    if (next.done) {
+      const done = this.#lameDuckDone!;
+      return this.#shutdown(done);
+    }
+    next.value.tell({ kind: "close", reason: "Lame Duck Mode" });
+    this.clock.setTimeout(() => this.tell({ kind: "lameDuckNext" }), this.#lameDuckStep);
+  }
+
+  #lameDuckDone?: () => void;
+  #lameDuckStep = 0;
 
   #shutdown(done: () => void): void {
     if (this.#shuttingDown) return done();

@@ -29,6 +29,17 @@ export interface CanopyServer {
   readonly leafPort: number;
   readonly serverId: string;
   stats(): ServerStats;
+  /**
+   * Applies new options without a restart: users, permissions, accounts,
+   * remotes and deny lists. Listener addresses cannot change; a refused
+   * reload rejects and leaves the running configuration in place.
+   */
+  reload(options: Partial<ServerOptions>): Promise<void>;
+  /**
+   * Lame duck mode: stop accepting, tell clients to move (INFO `ldm`), close
+   * them gradually over `lameDuckDurationMs`, then shut down.
+   */
+  lameDuck(): Promise<void>;
   /** Stops accepting, closes every connection after flushing it, and resolves when done. */
   close(): Promise<void>;
 }
@@ -87,6 +98,22 @@ export async function startServer(
         stats.outBytes += c.outBytes;
       }
       return stats;
+    },
+    reload(options: Partial<ServerOptions>): Promise<void> {
+      const next: ServerOptions = { ...defaultOptions(), ...options };
+      return new Promise((resolve, reject) =>
+        actor.tell({
+          kind: "reload",
+          options: next,
+          done: (error) => error ? reject(error) : resolve(),
+        })
+      );
+    },
+    lameDuck(): Promise<void> {
+      closing ??= Promise.all([
+        new Promise<void>((done) => actor.tell({ kind: "lameDuck", done })),
+      ]).then(() => monitor?.close());
+      return closing;
     },
     close(): Promise<void> {
       closing ??= Promise.all([

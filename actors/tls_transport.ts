@@ -432,9 +432,21 @@ class TransportDuplex extends Duplex {
     callback: (error?: Error | null) => void,
   ): void {
     // TLS hands over one record per chunk; one write of them all is one syscall, not many.
-    const data = chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk));
-    this.#write(data, callback);
+    // The batch is copied into one reused buffer: the duplex waits for the write to
+    // finish before handing over the next batch, so the buffer is free again by then.
+    if (chunks.length === 1) return this.#write(chunks[0].chunk, callback);
+    let total = 0;
+    for (const c of chunks) total += c.chunk.length;
+    if (this.#batch.length < total) this.#batch = new Uint8Array(Math.max(total, 64 * 1024));
+    let at = 0;
+    for (const c of chunks) {
+      this.#batch.set(c.chunk, at);
+      at += c.chunk.length;
+    }
+    this.#write(this.#batch.subarray(0, total), callback);
   }
+
+  #batch = new Uint8Array(0);
 
   #write(data: Uint8Array, callback: (error?: Error | null) => void): void {
     writeAll(this.#transport, data).then(() => callback(), callback);

@@ -119,6 +119,26 @@ export interface WebsocketOptions {
   tls?: TlsOptions;
 }
 
+/**
+ * Operator mode (decentralized auth): clients and leaves authenticate with user JWTs issued by
+ * accounts that a trusted operator signed. Accounts are named by their public keys.
+ */
+export interface OperatorOptions {
+  /** Operator JWTs (decoded and checked at load), from files or inline. Empty with `trusted_keys`. */
+  operators: string[];
+  /**
+   * Public operator keys whose signature on an account JWT is trusted: each operator's own key
+   * (unless it asks for strict signing key usage) and its signing keys, or `trusted_keys`.
+   */
+  trustedKeys: string[];
+  /** Public key of the system account (`system_account`, or the operator JWT's). */
+  systemAccount?: string;
+  /** Where account JWTs come from; only the in-memory resolver is supported. */
+  resolver: "MEMORY";
+  /** `resolver_preload`: account public key → account JWT. */
+  preload: Record<string, string>;
+}
+
 export interface ServerOptions {
   /** Path of the config file these options came from, if any. */
   configFile?: string;
@@ -143,6 +163,12 @@ export interface ServerOptions {
   leafnodes: LeafnodeOptions;
   websocket?: WebsocketOptions;
   tls?: TlsOptions;
+  /** Set in operator mode; `accounts` then holds `$G`, every preloaded account and the system account. */
+  operator?: OperatorOptions;
   debug: boolean;
   trace: boolean;
+  /** Lame duck mode: how long clients are given to move away (nats-server default 2m). */
+  lameDuckDurationMs?: number;
+  /** Lame duck mode: the wait before the first client is closed (nats-server default 10s). */
+  lameDuckGracePeriodMs?: number;
 }

@@ -24,13 +24,20 @@
 
 import type {
   LeafPubSubMeasurement,
+  LeafPubSubWorkload,
   RequestReplyMeasurement,
   ServerUsage,
 } from "./leaf_workloads.ts";
 import { formatTable } from "./text_table.ts";
 
 /** Every leaf workload, in the order `run.ts` runs them. */
-export const LEAF_WORKLOAD_NAMES = ["leaf-to-hub", "hub-to-leaf", "leaf-rr"] as const;
+export const LEAF_WORKLOAD_NAMES = [
+  "leaf-to-hub",
+  "hub-to-leaf",
+  "leaf-rr",
+  "leaf-to-hub-tls",
+  "leaf-to-hub-ws",
+] as const;
 
 /** One of `LEAF_WORKLOAD_NAMES`. */
 export type LeafWorkloadName = typeof LEAF_WORKLOAD_NAMES[number];
@@ -46,6 +53,8 @@ export const LEAF_WORKLOAD_DESCRIPTIONS: Readonly<Record<LeafWorkloadName, strin
   "leaf-to-hub": "1 publisher on the leaf -> 1 subscriber on the hub",
   "hub-to-leaf": "1 publisher on the hub -> 1 subscriber on the leaf",
   "leaf-rr": "requester on the leaf, responder on the hub, one request in flight",
+  "leaf-to-hub-tls": "leaf-to-hub over mutual TLS (the hub verifies the leaf's certificate)",
+  "leaf-to-hub-ws": "leaf-to-hub over plain WebSocket (ws://, no TLS, no compression)",
 };
 
 /** All rounds of one target for one workload and size. */
@@ -71,7 +80,7 @@ export interface LeafSizeSummary<M> {
 export type LeafWorkloadSummary =
   | {
     readonly kind: "pubsub";
-    readonly workload: "leaf-to-hub" | "hub-to-leaf";
+    readonly workload: LeafPubSubWorkload;
     readonly sizes: readonly LeafSizeSummary<LeafPubSubMeasurement>[];
   }
   | {

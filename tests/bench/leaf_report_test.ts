@@ -174,3 +174,28 @@ Deno.test("leaf report - the bench summary carries the leaf workloads in text an
     "canopy/nats-server p99": 3,
   });
 });
+
+Deno.test("leaf report - the tls and ws workloads get their own rows, headings and ratio lines", () => {
+  const overLink = (workload: "leaf-to-hub-tls" | "leaf-to-hub-ws", canopy: number) => ({
+    kind: "pubsub" as const,
+    workload,
+    sizes: [{
+      payloadBytes: 1024,
+      count: 1000,
+      targets: [
+        summariseRounds("nats-server", [throughput("nats-server", 4000)], [], throughputScore),
+        summariseRounds("canopy", [throughput("canopy", canopy)], [], throughputScore),
+      ],
+    }],
+  });
+  const summaries = [overLink("leaf-to-hub-tls", 1000), overLink("leaf-to-hub-ws", 3000)];
+  const text = formatLeafReport(summaries, 1);
+  assert.match(text, /leaf-to-hub-tls: leaf-to-hub over mutual TLS/);
+  assert.match(text, /leaf-to-hub-ws: leaf-to-hub over plain WebSocket/);
+  assert.match(text, /\| leaf-to-hub-tls \| 1 KiB \| canopy\s+\|\s+1,000 \|/);
+  assert.match(text, /leaf-to-hub-tls 1 KiB\s+canopy\/nats-server msgs\/s = 0\.25/);
+  assert.match(text, /leaf-to-hub-ws 1 KiB\s+canopy\/nats-server msgs\/s = 0\.75/);
+  const json = leafToJson(summaries) as Record<string, { sizes: Record<string, unknown>[] }>;
+  assert.deepEqual(json["leaf-to-hub-tls"].sizes[0].ratios, { "canopy/nats-server": 0.25 });
+  assert.deepEqual(json["leaf-to-hub-ws"].sizes[0].ratios, { "canopy/nats-server": 0.75 });
+});

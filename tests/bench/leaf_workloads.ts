@@ -1,7 +1,8 @@
 /**
- * The leaf workloads: throughput leaf→hub and hub→leaf, and request/reply latency across the
- * link, each on a fresh hub + leaf of one implementation (`leaf_topology_process.ts`), with the
- * CPU time and peak memory of both server processes.
+ * The leaf workloads: throughput leaf→hub (over plain TCP, mutual TLS or WebSocket) and
+ * hub→leaf, and request/reply latency across the link, each on a fresh hub + leaf of one
+ * implementation (`leaf_topology_process.ts`), with the CPU time and peak memory of both
+ * server processes.
  *
  * @example
  * ```ts
@@ -29,6 +30,7 @@ import { runGatedPubSub } from "./gated_pub_sub_workload.ts";
 import { awaitInterest } from "./interest_probe.ts";
 import type { LatencySummary } from "./latency_stats.ts";
 import {
+  type LeafLink,
   type LeafTopology,
   startLeafTopology,
   type TopologyStats,
@@ -43,8 +45,25 @@ import {
 import { ScriptProcess } from "./script_process.ts";
 import type { Target } from "./targets.ts";
 
-/** The throughput workloads across a link, named by the direction messages flow. */
-export type LeafPubSubWorkload = "leaf-to-hub" | "hub-to-leaf";
+/**
+ * The throughput workloads across a link, named by the direction messages flow and, unless
+ * plain TCP, the link's transport.
+ */
+export type LeafPubSubWorkload =
+  | "leaf-to-hub"
+  | "hub-to-leaf"
+  | "leaf-to-hub-tls"
+  | "leaf-to-hub-ws";
+
+/** Where each throughput workload publishes, and over which link. */
+const PUB_SUB_SHAPES: Readonly<
+  Record<LeafPubSubWorkload, { readonly publisherOn: "leaf" | "hub"; readonly link: LeafLink }>
+> = {
+  "leaf-to-hub": { publisherOn: "leaf", link: "tcp" },
+  "hub-to-leaf": { publisherOn: "hub", link: "tcp" },
+  "leaf-to-hub-tls": { publisherOn: "leaf", link: "tls" },
+  "leaf-to-hub-ws": { publisherOn: "leaf", link: "ws" },
+};
 
 /** What one server process spent during a measurement. */
 export interface ServerUsage {
@@ -124,9 +143,10 @@ function serverUsage(
  */
 async function withTopology<T>(
   target: Target,
+  link: LeafLink,
   body: (topology: LeafTopology) => Promise<T>,
 ): Promise<T> {
-  const topology = await startLeafTopology(target);
+  const topology = await startLeafTopology(target, { link });
   try {
     const result = await body(topology);
     topology.assertRunning();
@@ -140,9 +160,10 @@ async function withTopology<T>(
 }
 
 /**
- * Runs the pub/sub workload across a leaf link: for `leaf-to-hub` the publisher is a client
- * of the leaf and the subscriber one of the hub, for `hub-to-leaf` the other way round. The
- * publisher starts once a probe proved the subscriber's interest reached its server.
+ * Runs the pub/sub workload across a leaf link: for the `leaf-to-hub` workloads the publisher
+ * is a client of the leaf and the subscriber one of the hub, for `hub-to-leaf` the other way
+ * round; the link is plain TCP unless the name ends in `-tls` or `-ws`. The publisher starts
+ * once a probe proved the subscriber's interest reached its server.
  *
  * @throws {ServerStartError} when the target cannot start; other errors when the run fails
  */
@@ -150,8 +171,9 @@ export function measureLeafPubSub(
   target: Target,
   options: LeafPubSubOptions,
 ): Promise<LeafPubSubMeasurement> {
-  return withTopology(target, async (topology) => {
-    const endpoints = options.workload === "leaf-to-hub"
+  const shape = PUB_SUB_SHAPES[options.workload];
+  return withTopology(target, shape.link, async (topology) => {
+    const endpoints = shape.publisherOn === "leaf"
       ? { publisher: topology.leafEndpoint, subscriber: topology.hubEndpoint }
       : { publisher: topology.hubEndpoint, subscriber: topology.leafEndpoint };
     const before = await topology.readStats();
@@ -194,7 +216,7 @@ export function measureLeafRequestReply(
   target: Target,
   options: LeafRequestReplyOptions,
 ): Promise<RequestReplyMeasurement> {
-  return withTopology(target, async (topology) => {
+  return withTopology(target, "tcp", async (topology) => {
     const before = await topology.readStats();
     const endpointArgs = (port: number) => ["--host", "127.0.0.1", "--port", String(port)];
     const responder = ScriptProcess.spawn(REQUEST_REPLY_SCRIPT, [

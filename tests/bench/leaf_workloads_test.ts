@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
 import { freePort } from "../helpers/free_port.ts";
 import { awaitInterest, InterestTimeoutError } from "./interest_probe.ts";
-import { startLeafTopology } from "./leaf_topology_process.ts";
+import { type LeafLink, startLeafTopology } from "./leaf_topology_process.ts";
 import { measureLeafPubSub, measureLeafRequestReply } from "./leaf_workloads.ts";
 import { Requester, RequestReplyError, Responder } from "./request_reply.ts";
-import { canopyTarget, NATS_SERVER_BINARY, natsServerTarget, nodeConfig } from "./targets.ts";
+import {
+  canopyTarget,
+  NATS_SERVER_BINARY,
+  natsServerTarget,
+  nodeConfig,
+  type Target,
+} from "./targets.ts";
+import type { Endpoint } from "./wire_connection.ts";
 
 function natsServerMissing(): boolean {
   try {
@@ -33,6 +40,115 @@ Deno.test("targets - node config has a leafnodes block only when it has a port o
       remotes: [{ url: "nats-leaf://127.0.0.1:7000" }],
     },
   });
+});
+
+Deno.test("targets - node config carries leafnode TLS, a websocket listener and remote kinds", () => {
+  const tls = { certFile: "s.pem", keyFile: "s.key", caFile: "ca.pem", verify: true };
+  assert.deepEqual(nodeConfig({ name: "HUB", port: 4000, leafPort: 7000, leafTls: tls }), {
+    server_name: "HUB",
+    host: "127.0.0.1",
+    port: 4000,
+    leafnodes: {
+      host: "127.0.0.1",
+      port: 7000,
+      tls: { cert_file: "s.pem", key_file: "s.key", ca_file: "ca.pem", verify: true },
+    },
+  });
+  assert.deepEqual(nodeConfig({ name: "HUB", port: 4000, websocketPort: 8000 }).websocket, {
+    host: "127.0.0.1",
+    port: 8000,
+    no_tls: true,
+    compression: false,
+  });
+  const leaf = nodeConfig({
+    name: "LEAF",
+    port: 4001,
+    remotes: [
+      { port: 8000, scheme: "ws" },
+      { port: 7000, tls: { caFile: "ca.pem", certFile: "c.pem", keyFile: "c.key" } },
+    ],
+  });
+  assert.deepEqual((leaf.leafnodes as Record<string, unknown>).remotes, [
+    { url: "ws://127.0.0.1:8000" },
+    {
+      url: "nats-leaf://127.0.0.1:7000",
+      tls: { ca_file: "ca.pem", cert_file: "c.pem", key_file: "c.key" },
+    },
+  ]);
+});
+
+/** The first line `endpoint` answers `request` with (nothing sent when it is empty). */
+async function firstLine(endpoint: Endpoint, request: string): Promise<string> {
+  const connection = await Deno.connect(endpoint);
+  try {
+    if (request !== "") await connection.write(new TextEncoder().encode(request));
+    const decoder = new TextDecoder();
+    const buffer = new Uint8Array(4096);
+    let text = "";
+    while (!text.includes("\r\n")) {
+      const read = await connection.read(buffer);
+      if (read === null) break;
+      text += decoder.decode(buffer.subarray(0, read), { stream: true });
+    }
+    return text.split("\r\n")[0];
+  } finally {
+    connection.close();
+  }
+}
+
+/**
+ * Starts `link` topologies of `target`, checks the hub's side of the link is what the link
+ * claims (a TLS-only, verifying leafnode port; an HTTP websocket port), that interest crosses
+ * both ways, and that a short leaf-to-hub run over it loses nothing.
+ */
+async function checkWrappedLinks(target: Target): Promise<void> {
+  for (const link of ["tls", "ws"] as const satisfies readonly LeafLink[]) {
+    const topology = await startLeafTopology(target, { link });
+    try {
+      assert.equal(topology.link, link);
+      const { hubEndpoint: hub, leafEndpoint: leaf, hubLinkEndpoint } = topology;
+      if (link === "tls") {
+        const info = await firstLine(hubLinkEndpoint, "");
+        assert.match(info, /^INFO /, info);
+        const fields = JSON.parse(info.slice("INFO ".length));
+        assert.equal(fields.tls_required, true, `${target.name}: ${info}`);
+        assert.equal(fields.tls_verify, true, `${target.name}: ${info}`);
+      } else {
+        const status = await firstLine(hubLinkEndpoint, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert.match(status, /^HTTP\/1\.1 400 /, `${target.name}: ${status}`);
+      }
+      await awaitInterest({ publisher: leaf, subscriber: hub }, { timeoutMs: 10_000 });
+      await awaitInterest({ publisher: hub, subscriber: leaf }, { timeoutMs: 10_000 });
+      topology.assertRunning();
+    } finally {
+      await topology.stop();
+    }
+    const workload = link === "tls" ? "leaf-to-hub-tls" : "leaf-to-hub-ws";
+    const result = await measureLeafPubSub(target, {
+      workload,
+      payloadBytes: 1500,
+      messages: 10_001,
+      timeoutMs: 20_000,
+    });
+    assert.equal(result.workload, workload);
+    assert.equal(result.received, 10_001, `${target.name} ${workload}`);
+    assert.equal(result.lost, 0);
+  }
+}
+
+Deno.test({
+  name: "leaf workloads - nats-server links over mutual TLS and over ws and loses nothing",
+  ignore: natsServerMissing(),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => checkWrappedLinks(natsServerTarget),
+});
+
+Deno.test({
+  name: "leaf workloads - canopy links over mutual TLS and over ws and loses nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => checkWrappedLinks(canopyTarget()),
 });
 
 Deno.test({

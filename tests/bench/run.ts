@@ -8,13 +8,16 @@
  *   leafnode link between a hub and a leaf of the same implementation.
  * - `leaf-rr`: request/reply latency across that link, one request in flight, requester on
  *   the leaf, responder on the hub.
+ * - `leaf-to-hub-tls`, `leaf-to-hub-ws`: `leaf-to-hub` with the link over mutual TLS, or over
+ *   plain WebSocket (no TLS, no compression). By default at 128 B, 1 KiB and 16 KiB only.
  *
  * Each run gets fresh servers. Targets alternate, and their order flips between rounds, so
  * that machine noise hits both alike; each target's best round is kept. It prints tables,
  * ratio lines and a JSON summary, and stops every process it started, also on error or Ctrl-C.
  *
  * ```
- * deno task bench [--quick] [--workloads pubsub,leaf-to-hub,hub-to-leaf,leaf-rr]
+ * deno task bench [--quick] [--workloads pubsub,leaf-to-hub,hub-to-leaf,leaf-rr,
+ *                                         leaf-to-hub-tls,leaf-to-hub-ws]
  *                 [--messages N] [--requests N] [--sizes 16,128,1024,16384] [--rounds 2]
  *                 [--targets nats-server,canopy] [--canopy PATH] [--timeout 60] [--no-ceiling]
  *                 [--json]
@@ -84,6 +87,27 @@ const DEFAULT_LEAF_MESSAGES: Readonly<Record<number, number>> = {
   16384: 60_000,
 };
 
+/**
+ * Messages per payload size for leaf→hub over TLS or WebSocket, chosen so that one nats-server
+ * run lasts about 1.5-2.5 s on a 2-core machine (there nats-server did about 1.2 M, 0.37 M and
+ * 0.022 M msgs/s at 128 B, 1 KiB and 16 KiB over either; Canopy about 0.6-1.3 M, 0.24-0.4 M
+ * and 0.013-0.028 M).
+ */
+const DEFAULT_TLS_WS_LEAF_MESSAGES: Readonly<Record<number, number>> = {
+  16: 2_500_000,
+  128: 2_500_000,
+  1024: 600_000,
+  16384: 40_000,
+};
+
+/** Message counts per throughput workload; the single-server `pubsub` uses `DEFAULT_MESSAGES`. */
+const LEAF_MESSAGES: Readonly<Record<LeafPubSubWorkload, Readonly<Record<number, number>>>> = {
+  "leaf-to-hub": DEFAULT_LEAF_MESSAGES,
+  "hub-to-leaf": DEFAULT_LEAF_MESSAGES,
+  "leaf-to-hub-tls": DEFAULT_TLS_WS_LEAF_MESSAGES,
+  "leaf-to-hub-ws": DEFAULT_TLS_WS_LEAF_MESSAGES,
+};
+
 /** Measured requests per request/reply run: about 1-2 s one at a time, and a stable p99. */
 const DEFAULT_REQUESTS = 5_000;
 
@@ -94,13 +118,27 @@ const QUICK_FRACTION = 10;
 const WORKLOAD_NAMES = ["pubsub", ...LEAF_WORKLOAD_NAMES] as const;
 type WorkloadName = typeof WORKLOAD_NAMES[number];
 
+/** Payload sizes when `--sizes` is not given. */
+const DEFAULT_SIZES: readonly number[] = [16, 128, 1024, 16384];
+
+/**
+ * The TLS and WebSocket workloads measure what the wrapping costs: 128 B shows the per-message
+ * side, 16 KiB the per-byte side (encryption, masking); 16 B would add run time but little
+ * that 128 B does not already show.
+ */
+const WORKLOAD_DEFAULT_SIZES: Readonly<Partial<Record<WorkloadName, readonly number[]>>> = {
+  "leaf-to-hub-tls": [128, 1024, 16384],
+  "leaf-to-hub-ws": [128, 1024, 16384],
+};
+
 const USAGE = `Usage: deno task bench [options]
   --quick            ${QUICK_FRACTION}x fewer messages and one round: a smoke test, not a result
   --workloads LIST   workloads to run (default: ${WORKLOAD_NAMES.join(",")})
   --messages N       messages per run for every size and throughput workload
                      (default: per size and workload, ~2 s on nats-server)
   --requests N       measured requests per leaf-rr run (default: ${DEFAULT_REQUESTS})
-  --sizes LIST       payload sizes in bytes (default: 16,128,1024,16384)
+  --sizes LIST       payload sizes in bytes, for every workload (default: 16,128,1024,16384;
+                     128,1024,16384 for leaf-to-hub-tls and leaf-to-hub-ws)
   --rounds N         rounds per size and target, best one kept (default: 2)
   --targets LIST     targets to run (default: nats-server,canopy)
   --canopy PATH      Canopy entry file to run (default: mod.ts of this working tree)
@@ -114,7 +152,8 @@ interface BenchOptions {
   workloads: WorkloadName[];
   messages: number | undefined;
   requests: number | undefined;
-  sizes: number[];
+  /** `--sizes`; undefined means each workload's default sizes. */
+  sizes: number[] | undefined;
   rounds: number;
   targets: Target[];
   timeoutMs: number;
@@ -138,7 +177,7 @@ function parseOptions(args: string[]): BenchOptions | undefined {
       workloads: { type: "string", default: WORKLOAD_NAMES.join(",") },
       messages: { type: "string" },
       requests: { type: "string" },
-      sizes: { type: "string", default: "16,128,1024,16384" },
+      sizes: { type: "string" },
       rounds: { type: "string" },
       targets: { type: "string", default: TARGET_NAMES.join(",") },
       canopy: { type: "string" },
@@ -176,7 +215,7 @@ function parseOptions(args: string[]): BenchOptions | undefined {
     requests: values.requests === undefined
       ? undefined
       : positiveInteger("requests", values.requests),
-    sizes: values.sizes.split(",").map((size) => positiveInteger("sizes", size.trim())),
+    sizes: values.sizes?.split(",").map((size) => positiveInteger("sizes", size.trim())),
     rounds: values.rounds === undefined
       ? (values.quick ? 1 : 2)
       : positiveInteger("rounds", values.rounds),
@@ -197,6 +236,10 @@ function messagesFor(
   const base = defaults[payloadBytes] ??
     Math.max(1000, Math.round((defaults[1024] * 1024) / payloadBytes));
   return options.quick ? Math.max(1000, Math.round(base / QUICK_FRACTION)) : base;
+}
+
+function sizesFor(options: BenchOptions, workload: WorkloadName): readonly number[] {
+  return options.sizes ?? WORKLOAD_DEFAULT_SIZES[workload] ?? DEFAULT_SIZES;
 }
 
 function requestsFor(options: BenchOptions): number {
@@ -321,8 +364,8 @@ async function runLeafPubSub(
   failedTargets: Map<string, string>,
 ): Promise<LeafWorkloadSummary> {
   const sizes: LeafSizeSummary<LeafPubSubMeasurement>[] = [];
-  for (const payloadBytes of options.sizes) {
-    const messages = messagesFor(options, payloadBytes, DEFAULT_LEAF_MESSAGES);
+  for (const payloadBytes of sizesFor(options, workload)) {
+    const messages = messagesFor(options, payloadBytes, LEAF_MESSAGES[workload]);
     const { rounds, errors } = await measureRounds(
       options,
       `${workload} ${formatSize(payloadBytes)}`,
@@ -358,7 +401,7 @@ async function runLeafRequestReply(
 ): Promise<LeafWorkloadSummary> {
   const requests = requestsFor(options);
   const sizes: LeafSizeSummary<RequestReplyMeasurement>[] = [];
-  for (const payloadBytes of options.sizes) {
+  for (const payloadBytes of sizesFor(options, "leaf-rr")) {
     const { rounds, errors } = await measureRounds(
       options,
       `leaf-rr ${formatSize(payloadBytes)}`,
@@ -405,7 +448,7 @@ async function main(args: string[]): Promise<number> {
   const startedAt = new Date().toISOString();
   for (const workload of options.workloads) {
     if (workload === "pubsub") {
-      for (const payloadBytes of options.sizes) {
+      for (const payloadBytes of sizesFor(options, workload)) {
         sizes.push(await runSize(options, payloadBytes, failedTargets));
       }
     } else {

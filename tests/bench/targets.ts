@@ -10,6 +10,34 @@ import { stringify as stringifyToml } from "smol-toml";
 import { freePort } from "../helpers/free_port.ts";
 import { type ServerProcess, ServerStartError, startServerProcess } from "./server_process.ts";
 
+/** TLS files of a hub's leafnode listener (`leafnodes.tls`). */
+export interface LeafListenerTlsSpec {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA that client certificates must chain to; needed with `verify`. */
+  readonly caFile?: string;
+  /** Require and check a client certificate (mutual TLS). */
+  readonly verify?: boolean;
+}
+
+/** TLS files of a leaf's remote (`leafnodes.remotes[].tls`). */
+export interface RemoteTlsSpec {
+  /** CA the hub's certificate must chain to. */
+  readonly caFile: string;
+  /** Client certificate, for a hub with `verify`. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** One `leafnodes.remotes` entry, dialling 127.0.0.1. */
+export interface RemoteSpec {
+  /** The hub's leafnode port, or its websocket port for `ws`. */
+  readonly port: number;
+  /** `nats-leaf` (TCP, TLS when `tls` is set) or `ws` (plain WebSocket). Default `nats-leaf`. */
+  readonly scheme?: "nats-leaf" | "ws";
+  readonly tls?: RemoteTlsSpec;
+}
+
 /** One server of a topology, all of it on 127.0.0.1. */
 export interface NodeSpec {
   /** `server_name`, e.g. `HUB` or `LEAF`; it shows up in the logs of the other side. */
@@ -21,8 +49,15 @@ export interface NodeSpec {
    * by default), so it gets a free port when this is unset, never the default.
    */
   readonly leafPort?: number;
-  /** Leafnode ports of the hubs this node dials as a leaf. */
-  readonly remotes?: readonly number[];
+  /** TLS on the leafnode listener; needs `leafPort`. */
+  readonly leafTls?: LeafListenerTlsSpec;
+  /**
+   * Plain-text websocket listener port (`no_tls`, no compression), which also accepts leaf
+   * connections.
+   */
+  readonly websocketPort?: number;
+  /** Hubs this node dials as a leaf: a bare number is a plain `nats-leaf` leafnode port. */
+  readonly remotes?: readonly (number | RemoteSpec)[];
 }
 
 /** A server implementation under test. */
@@ -58,14 +93,43 @@ export function nodeConfig(spec: NodeSpec): Record<string, unknown> {
     leafnodes.host = "127.0.0.1";
     leafnodes.port = spec.leafPort;
   }
+  if (spec.leafTls !== undefined) leafnodes.tls = listenerTlsConfig(spec.leafTls);
   if (spec.remotes !== undefined && spec.remotes.length > 0) {
-    leafnodes.remotes = spec.remotes.map((port) => ({ url: `nats-leaf://127.0.0.1:${port}` }));
+    leafnodes.remotes = spec.remotes.map(remoteConfig);
   }
   return {
     server_name: spec.name,
     host: "127.0.0.1",
     port: spec.port,
     ...(Object.keys(leafnodes).length === 0 ? {} : { leafnodes }),
+    ...(spec.websocketPort === undefined ? {} : {
+      websocket: { host: "127.0.0.1", port: spec.websocketPort, no_tls: true, compression: false },
+    }),
+  };
+}
+
+function listenerTlsConfig(tls: LeafListenerTlsSpec): Record<string, unknown> {
+  return {
+    cert_file: tls.certFile,
+    key_file: tls.keyFile,
+    ...(tls.caFile === undefined ? {} : { ca_file: tls.caFile }),
+    ...(tls.verify === undefined ? {} : { verify: tls.verify }),
+  };
+}
+
+function remoteConfig(remote: number | RemoteSpec): Record<string, unknown> {
+  const { port, scheme = "nats-leaf", tls } = typeof remote === "number"
+    ? { port: remote }
+    : remote;
+  const url = `${scheme}://127.0.0.1:${port}`;
+  if (tls === undefined) return { url };
+  return {
+    url,
+    tls: {
+      ca_file: tls.caFile,
+      ...(tls.certFile === undefined ? {} : { cert_file: tls.certFile }),
+      ...(tls.keyFile === undefined ? {} : { key_file: tls.keyFile }),
+    },
   };
 }
 
