@@ -141,6 +141,8 @@ const CONNECT_INFO_WAIT_MS = 2000;
 /** First PING goes out after about a second (plus up to 20% jitter), then every ping_interval. */
 const FIRST_PING_MS = 1000;
 const CLOSE_FLUSH_MS = 500;
+/** Output still queued above which a PING's round trip is not a usable RTT sample. */
+const RTT_SAMPLE_MAX_PENDING = 64 * 1024;
 
 export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
   readonly kind = "leaf";
@@ -900,7 +902,11 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
           return this.#close("Stale Connection", ErrText.staleConnection);
         }
         this.#pingsOut++;
-        this.#pingSentAt = this.#env.clock.now();
+        // A PING queued behind a backlog measures the backlog, not the path: such
+        // samples do not steer s2_auto.
+        this.#pingSentAt = this.#out.pending > RTT_SAMPLE_MAX_PENDING
+          ? undefined
+          : this.#env.clock.now();
         this.#out.append(PING);
         this.#out.flush();
         this.#arm("ping", this.#env.options.pingIntervalMs);

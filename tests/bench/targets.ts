@@ -210,7 +210,9 @@ export function canopyTarget(entry = `${REPO_ROOT}mod.ts`): Target {
     if (!fileExists(entry)) {
       return Promise.reject(new ServerStartError(`Cannot start canopy: ${entry} does not exist`));
     }
-    const config = nodeConfig({ ...spec, leafPort: spec.leafPort ?? freePort() });
+    const config = withoutCompression(
+      nodeConfig({ ...spec, leafPort: spec.leafPort ?? freePort() }),
+    );
     return startWithConfigFile(
       processName,
       stringifyToml(config),
@@ -223,6 +225,25 @@ export function canopyTarget(entry = `${REPO_ROOT}mod.ts`): Target {
     // 7422, which another Canopy on this machine (a test run) may hold.
     start: (port) => launch("canopy", { name: "BENCH", port }),
     startNode: (spec) => launch(`canopy ${spec.name}`, spec),
+  };
+}
+
+/**
+ * Leaf links between two Canopys negotiate S2 by default (as nats-server 2.10+ does); the
+ * reference here is 2.9.10, which has no compression. Compression off compares the same wire
+ * protocol; `tests/bench/compression_bench.ts` measures S2 on its own.
+ */
+function withoutCompression(config: Record<string, unknown>): Record<string, unknown> {
+  const leafnodes = config.leafnodes as Record<string, unknown> | undefined;
+  if (!leafnodes) return config;
+  const remotes = leafnodes.remotes as Record<string, unknown>[] | undefined;
+  return {
+    ...config,
+    leafnodes: {
+      ...leafnodes,
+      compression: "off",
+      ...(remotes ? { remotes: remotes.map((r) => ({ ...r, compression: "off" })) } : {}),
+    },
   };
 }
 
