@@ -13,6 +13,7 @@ import { Outbound, type WriteFailure } from "./outbound.ts";
 import { StallGate } from "./stall_gate.ts";
 import { Backpressure, stallThreshold } from "./backpressure.ts";
 import { readLoop } from "./read_loop.ts";
+import type { ServerEvents } from "./server_events.ts";
 import type {
   ConnectionSecurity,
   PeerCertificate,
@@ -77,6 +78,7 @@ export interface ClientEnvironment {
   nonce(): string;
   /** Set when the client port requires TLS (INFO first, then the handshake). */
   security?: ConnectionSecurity;
+  events?: ServerEvents;
 }
 
 type State = "connecting" | "authenticating" | "open" | "closing";
@@ -451,6 +453,11 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     if (this.#state !== "authenticating") return;
     if (!verdict.ok) {
       this.#env.logger.error(`${this.#label()} - authentication error: ${verdict.reason}`);
+      this.#env.events?.emit("authFailure", {
+        kind: "client",
+        remote: this.#label(),
+        reason: verdict.reason,
+      });
       return this.#close("Authentication Failure", ErrText.authorization);
     }
     this.#bind(verdict.identity);

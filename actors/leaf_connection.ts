@@ -15,6 +15,7 @@ import type { Clock, TimerId } from "./clock.ts";
 import type { Logger } from "./logger.ts";
 import { Outbound, type WriteFailure } from "./outbound.ts";
 import { readLoop } from "./read_loop.ts";
+import type { LinkEvent, ServerEvents } from "./server_events.ts";
 import { acceptCompression, localMode } from "./compression_negotiation.ts";
 import { S2Transport } from "./s2_transport.ts";
 import { type CompressionMode, levelForRtt, usesS2 } from "../protocol/compression_mode.ts";
@@ -108,6 +109,8 @@ export interface LeafEnvironment {
   nonce(): string;
   /** An accepted link finished its handshake; the server replaces duplicates. */
   established(link: LeafConnection): void;
+  /** Link up/down and auth-failure events for embedding programs. */
+  events?: ServerEvents;
   /** Set when the leafnode port requires TLS (INFO first, then the handshake). */
   security?: ConnectionSecurity;
   /** Accept-side compression; absent means none is advertised (as over WebSocket). */
@@ -665,10 +668,23 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
       `${this.label} - Leafnode connection created for account: ${account.accountName} ` +
         `(${this.role} role, peer ${this.peerName ?? "?"}, compression ${this.compression})`,
     );
+    this.#env.events?.emit("linkUp", this.#linkEvent());
     // The initial dump: our loop-detection subject, then the account's interest.
     this.#dump(msg.lds, msg.interest);
     this.#arm("ping", FIRST_PING_MS * (1 + Math.random() * 0.2));
     this.#replayHeld();
+  }
+
+  #linkEvent(): LinkEvent {
+    return {
+      lid: this.cid,
+      side: this.side,
+      role: this.role,
+      account: this.account?.accountName ?? "",
+      peer: this.peerName,
+      peerCluster: this.peerCluster,
+      compression: this.compression,
+    };
   }
 
   #replayHeld(): void {
@@ -950,6 +966,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
         account ? ` account: ${account.accountName}` : ""
       }`,
     );
+    if (this.established) this.#env.events?.emit("linkDown", { ...this.#linkEvent(), reason });
     flushed.then(() => this.#env.closed(this, reason));
   }
 }

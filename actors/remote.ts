@@ -204,7 +204,12 @@ export class RemoteActor extends Actor<RemoteMessage> {
       remote,
       credentials: (nonce) =>
         leafConnectCredentials(
-          { credentials: remote.credentials, nkey: remote.nkey, urls: remote.urls },
+          {
+            credentials: remote.credentials,
+            nkey: remote.nkey,
+            urls: remote.urls,
+            signatureCallback: remote.signatureCallback,
+          },
           url,
           nonce,
         ),

@@ -12,6 +12,7 @@ import { type Clock, SystemClock } from "./clock.ts";
 import { ListenerActor } from "./listener.ts";
 import { LeafConnection, type LeafEnvironment, type SolicitContext } from "./leaf_connection.ts";
 import { type PreparedLink, RemoteActor } from "./remote.ts";
+import { ServerEvents } from "./server_events.ts";
 import { solicitCompression } from "./compression_negotiation.ts";
 import type { ConnectionSecurity } from "./connection_security.ts";
 import { checkTlsOptions, listenerSecurity, prepareRemoteLink } from "./tls_security.ts";
@@ -44,6 +45,12 @@ export type ServerMessage =
 export interface ServerDependencies {
   clock?: Clock;
   logger?: Logger;
+  /**
+   * False for edge isolates: open no TCP listener at all; clients and leaves
+   * arrive through {@linkcode ServerActor.accept} (e.g. from `Deno.serve`),
+   * while remotes still dial out.
+   */
+  listeners?: boolean;
 }
 
 /** A reload that cannot be applied; the running configuration stays. */
@@ -78,11 +85,15 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
   #nextCid = 1;
   #env!: ClientEnvironment;
   #shuttingDown = false;
+  #listeners: boolean;
   #allClosed?: () => void;
   totalConnections = 0;
+  /** Link and auth events for embedding programs. */
+  readonly events = new ServerEvents();
 
   constructor(options: ServerOptions, deps: ServerDependencies = {}) {
     super({ name: "server" });
+    this.#listeners = deps.listeners ?? true;
     this.clock = deps.clock ?? new SystemClock();
     this.logger = deps.logger ?? new Logger({ debug: options.debug, trace: options.trace });
     // The id is new each start, as in nats-server; the name is the operator's (or the id).
@@ -125,6 +136,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       supervisor: this,
       nonce: generateNonce,
       security: listenerSecurity(options.tls),
+      events: this.events,
     };
     this.#leafEnv = {
       options,
@@ -145,6 +157,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       closed: (link) => this.tell({ kind: "leafClosed", link }),
       security: listenerSecurity(options.leafnodes.tls),
       compression: options.leafnodes.compression ?? { mode: "s2_auto" },
+      events: this.events,
     };
     this.#wsClientEnv = { ...this.#env, security: undefined };
     // Over WebSocket the frames carry the bytes (and may deflate them): no S2 on top.
@@ -161,6 +174,14 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     );
     logger.info(`  Name:     ${options.serverName}`);
     if (options.configFile) logger.info(`Using configuration file: ${options.configFile}`);
+    if (!this.#listeners) {
+      logger.info("No listeners: connections arrive through the embedding program");
+      logger.info("Server is ready");
+      this.options.leafnodes.remotes.forEach((remote, i) =>
+        this.remotes.push(this.#startRemote(i, remote))
+      );
+      return;
+    }
     this.#clientListener = new ListenerActor({
       label: "client",
       host: options.host,
@@ -292,6 +313,17 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     const link = new LeafConnection(this.#nextCid++, transport, this.#leafEnv, context);
     this.leafs.set(link.cid, link);
     return link;
+  }
+
+  /**
+   * Hands over a connection that arrived some other way (an edge platform's
+   * WebSocket): it is served like one from the websocket listener, TLS and
+   * framing already done by the host.
+   */
+  accept(transport: Transport, kind: "client" | "leafnode"): void {
+    if (kind === "leafnode") {
+      this.tell({ kind: "leafAccepted", transport, secured: true, websocket: true });
+    } else this.tell({ kind: "accepted", transport, secured: true, websocket: true });
   }
 
   /** The bound client port (useful when the configured port was 0). */

@@ -8,6 +8,8 @@ import { defaultOptions } from "../config/defaults.ts";
 import { ServerActor, type ServerDependencies } from "./server.ts";
 import { startMonitor } from "./monitor.ts";
 import { monitorViewOf } from "./monitor_view.ts";
+import type { ServerEventMap, ServerEventName } from "./server_events.ts";
+import type { Transport } from "./transport.ts";
 
 /** Live figures about a running server. */
 export interface ServerStats {
@@ -42,6 +44,14 @@ export interface CanopyServer {
   lameDuck(): Promise<void>;
   /** Stops accepting, closes every connection after flushing it, and resolves when done. */
   close(): Promise<void>;
+  /** Watches links coming up and down and authentication failures; returns an unsubscribe. */
+  on<K extends ServerEventName>(name: K, listener: (event: ServerEventMap[K]) => void): () => void;
+  /**
+   * Serves a connection the embedding program accepted itself (for example a
+   * WebSocket from `Deno.serve`): `kind` says whether it is a NATS client or
+   * a leafnode.
+   */
+  accept(transport: Transport, kind: "client" | "leafnode"): void;
 }
 
 /**
@@ -99,6 +109,8 @@ export async function startServer(
       }
       return stats;
     },
+    on: (name, listener) => actor.events.on(name, listener),
+    accept: (transport, kind) => actor.accept(transport, kind),
     reload(options: Partial<ServerOptions>): Promise<void> {
       const next: ServerOptions = { ...defaultOptions(), ...options };
       return new Promise((resolve, reject) =>

@@ -81,8 +81,15 @@ export interface LeafAuthorizationOptions {
   users: { user: string; password: string; account?: string }[];
 }
 
+/** Signs a hub's nonce for a remote (embedding only), like nats-server's `SignatureCB`. */
+export type RemoteSignatureCallback = (
+  nonce: Uint8Array,
+) => Promise<{ jwt: string; sig: Uint8Array | string }>;
+
 export interface RemoteOptions {
   urls: string[];
+  /** Embedding only: overrides `credentials` and `nkey`. */
+  signatureCallback?: RemoteSignatureCallback;
   account?: string;
   noRandomize: boolean;
   denyImports: string[];
