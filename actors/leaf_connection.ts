@@ -482,11 +482,9 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     const connect = this.#connect!;
     const logger = this.#env.logger;
     if (!verdict.ok || connect.account !== undefined || connect.new_account !== undefined) {
-      logger.error(
-        `${this.label} - authentication error: ${
-          verdict.ok ? "account in CONNECT" : verdict.reason
-        }`,
-      );
+      const reason = verdict.ok ? "account in CONNECT" : verdict.reason;
+      logger.error(`${this.label} - authentication error: ${reason}`);
+      this.#env.events?.emit("authFailure", { kind: "leafnode", remote: this.label, reason });
       return this.#close("Authentication Failure", ErrText.authorization);
     }
     if (connect.lang) return this.#close("Client On Leaf Port", ErrText.attemptedLeafPort);

@@ -30,6 +30,12 @@ export interface CanopyServer {
   /** The port the leafnode listener is bound to. */
   readonly leafPort: number;
   readonly serverId: string;
+  /**
+   * Resolves once the server is listening (and its remotes have started dialing). Already
+   * resolved when `startServer()` resolves, which binds every listener first; it is here so
+   * that code handed a server can wait on it without knowing how it was started.
+   */
+  readonly ready: Promise<void>;
   stats(): ServerStats;
   /**
    * Applies new options without a restart: users, permissions, accounts,
@@ -84,10 +90,13 @@ export async function startServer(
   }
   let closing: Promise<void> | undefined;
   const handle: CanopyServer = {
-    options: full,
+    get options() {
+      return actor.options;
+    },
     port: actor.clientPort,
     leafPort: actor.leafPort,
     serverId: actor.serverId,
+    ready: Promise.resolve(),
     stats(): ServerStats {
       const stats: ServerStats = {
         connections: actor.connections.size,
