@@ -9,7 +9,9 @@ import {
   CliError,
   ConfigError,
   defaultOptions,
+  generateOperatorSetup,
   loadConfigFile,
+  OperatorSetupExistsError,
   parseCli,
 } from "../config/mod.ts";
 import type { ServerOptions } from "../config/options.ts";
@@ -33,6 +35,7 @@ export async function runCli(args: string[]): Promise<number> {
       console.log(`canopy: v${CANOPY_VERSION} (nats-server ${NATS_COMPAT_VERSION} protocol)`);
       return 0;
     }
+    if (command.kind === "initOperator") return await initOperator(command.dir);
     options = command.configFile
       ? await loadConfigFile(command.configFile, command.overrides)
       : applyCliOverrides(defaultOptions(), command.overrides);
@@ -97,9 +100,13 @@ export async function runCli(args: string[]): Promise<number> {
       server.close().then(resolve);
     };
     // SIGUSR2 is nats-server's lame duck signal (SIGUSR1 is Deno's inspector; see README).
+    // SIGINT and SIGTERM still shut down at once while in lame duck.
     const lameDuck = () => {
-      unlisten();
-      server.lameDuck().then(resolve);
+      Deno.removeSignalListener("SIGUSR2", lameDuck);
+      server.lameDuck().then(() => {
+        unlisten();
+        resolve();
+      });
     };
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
@@ -176,5 +183,23 @@ function redactUrl(url: string): string {
     return u.toString();
   } catch {
     return url;
+  }
+}
+
+/** `--init-operator <dir>`: writes a starter operator-mode setup and says how to use it. */
+async function initOperator(dir: string): Promise<number> {
+  try {
+    const out = await generateOperatorSetup(dir);
+    console.log(`Operator setup written to ${dir}:`);
+    for (const file of out.files) console.log(`  ${file}`);
+    console.log(`Start a hub:     canopy -c ${out.configPath}`);
+    console.log(`Client creds:    ${out.userCredsPath} (account ${out.accountPub})`);
+    return 0;
+  } catch (error) {
+    if (error instanceof OperatorSetupExistsError) {
+      console.error(`canopy: ${error.message}`);
+      return 1;
+    }
+    throw error;
   }
 }

@@ -22,7 +22,13 @@ import type {
 import type { ClientInbound, ClientTarget, DeliverMessage, Subscription } from "./subscription.ts";
 import type { Transport } from "./transport.ts";
 import type { ServerOptions } from "../config/options.ts";
-import type { AuthIdentity, AuthVerdict, ClientAuthenticator } from "../protocol/client_auth.ts";
+import type {
+  AuthIdentity,
+  AuthVerdict,
+  ClientAuthenticator,
+  ConnectionKind,
+  ConnectionLease,
+} from "../protocol/client_auth.ts";
 import { type ConnectOptions, parseConnect, type ServerInfo } from "../protocol/info.ts";
 import { Parser } from "../protocol/parser.ts";
 import type { Op } from "../protocol/ops.ts";
@@ -78,6 +84,8 @@ export interface ClientEnvironment {
   nonce(): string;
   /** Set when the client port requires TLS (INFO first, then the handshake). */
   security?: ConnectionSecurity;
+  /** How clients of this listener arrive, for user JWTs' `allowed_connection_types`. */
+  connectionKind?: ConnectionKind;
   events?: ServerEvents;
 }
 
@@ -129,6 +137,9 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   #pingTimer?: TimerId;
   #pingsOut = 0;
   #closeReason = "";
+  /** Operator mode: this connection's place in its account's connection count. */
+  #lease?: ConnectionLease;
+  #expiryTimer?: TimerId;
   #discardOutput = false;
   #peerCertificate?: PeerCertificate;
   /** Where this connection's read loop waits while receivers it feeds are congested. */
@@ -377,7 +388,12 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     const connect = this.#applyConnect(json);
     if (!connect) return;
     this.#state = "authenticating";
-    this.#env.authenticator.authenticate(connect, this.#nonce, this.#peerCertificate).then(
+    this.#env.authenticator.authenticate(
+      connect,
+      this.#nonce,
+      this.#peerCertificate,
+      this.#env.connectionKind,
+    ).then(
       (verdict) => this.tell({ kind: "authenticated", verdict }),
       (error) =>
         this.tell({ kind: "authenticated", verdict: { ok: false, reason: String(error) } }),
@@ -396,8 +412,16 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   #reauthorize(env: ClientEnvironment): void {
     this.#env = env;
     if (this.#state !== "open") return;
+    // Operator mode: re-admitted below against the (possibly new) account limits.
+    this.#lease?.release();
+    this.#lease = undefined;
     const verdict: Promise<AuthVerdict> = this.#connected
-      ? env.authenticator.authenticate(this.#connectOptions, this.#nonce, this.#peerCertificate)
+      ? env.authenticator.authenticate(
+        this.#connectOptions,
+        this.#nonce,
+        this.#peerCertificate,
+        env.connectionKind,
+      )
       : Promise.resolve(
         env.authenticator.anonymousIdentity() === undefined
           ? { ok: false, reason: "credentials are now required" }
@@ -410,11 +434,18 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   }
 
   #reauthorized(verdict: AuthVerdict): void {
-    if (this.#state !== "open") return;
+    if (this.#state !== "open") {
+      if (verdict.ok) verdict.identity.lease?.release();
+      return;
+    }
+    if (verdict.ok) this.#lease = verdict.identity.lease;
     if (!verdict.ok || verdict.identity.account !== this.account?.accountName) {
       const why = verdict.ok ? "its account changed" : verdict.reason;
       this.#env.logger.error(`${this.#label()} - disconnected by a configuration reload: ${why}`);
-      return this.#close("Authentication Failure", ErrText.authorization);
+      return this.#close(
+        "Authentication Failure",
+        verdict.ok ? ErrText.authorization : verdict.wireError ?? ErrText.authorization,
+      );
     }
     const clock = this.#env.clock;
     this.#perms = Permissions.compile(verdict.identity.permissions, { now: () => clock.now() });
@@ -442,7 +473,12 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     this.echo = connect.echo !== false;
     this.clientName = connect.name;
     this.#state = "authenticating";
-    this.#env.authenticator.authenticate(connect, this.#nonce, this.#peerCertificate).then(
+    this.#env.authenticator.authenticate(
+      connect,
+      this.#nonce,
+      this.#peerCertificate,
+      this.#env.connectionKind,
+    ).then(
       (verdict) => this.tell({ kind: "authenticated", verdict }),
       (error) =>
         this.tell({ kind: "authenticated", verdict: { ok: false, reason: String(error) } }),
@@ -450,7 +486,11 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
   }
 
   #authenticated(verdict: AuthVerdict): void {
-    if (this.#state !== "authenticating") return;
+    if (this.#state !== "authenticating") {
+      // Closed while the verdict was on its way: give its place back.
+      if (verdict.ok) verdict.identity.lease?.release();
+      return;
+    }
     if (!verdict.ok) {
       this.#env.logger.error(`${this.#label()} - authentication error: ${verdict.reason}`);
       this.#env.events?.emit("authFailure", {
@@ -458,14 +498,34 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
         remote: this.#label(),
         reason: verdict.reason,
       });
-      return this.#close("Authentication Failure", ErrText.authorization);
+      return verdict.wireError
+        ? this.#close("Maximum Account Connections Exceeded", verdict.wireError)
+        : this.#close("Authentication Failure", ErrText.authorization);
     }
+    this.#lease = verdict.identity.lease;
+    this.#armExpiry(verdict.identity);
     this.#bind(verdict.identity);
     if (this.#state as State !== "open") return;
     if (this.#verbose) this.#reply(OK);
     const held = this.#heldOps;
     this.#heldOps = [];
     for (const op of held) this.#onOp(op);
+  }
+
+  /** Operator mode: a user JWT that expires closes the connection then, as nats-server does. */
+  #armExpiry(identity: AuthIdentity): void {
+    if (identity.expiresAtMs === undefined) return;
+    const { clock } = this.#env;
+    const delay = Math.max(0, identity.expiresAtMs - clock.now());
+    this.#expiryTimer = clock.setTimeout(
+      () =>
+        this.tell({
+          kind: "close",
+          reason: "Authentication Expired",
+          errText: "User Authentication Expired",
+        }),
+      delay,
+    );
   }
 
   /** Binds the connection to its account and rights; the connection is open afterwards. */
@@ -654,6 +714,8 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     const { clock } = this.#env;
     if (this.#authTimer !== undefined) clock.clearTimeout(this.#authTimer);
     if (this.#pingTimer !== undefined) clock.clearTimeout(this.#pingTimer);
+    if (this.#expiryTimer !== undefined) clock.clearTimeout(this.#expiryTimer);
+    this.#lease?.release();
     if (this.account && this.#subs.size > 0) {
       this.account.tell({ kind: "forget", subs: [...this.#subs.values()] });
     }

@@ -18,7 +18,7 @@ import {
   selectCompression,
   usesS2,
 } from "../protocol/compression_mode.ts";
-import { encodeInfo } from "../protocol/encoder.ts";
+import { encodeErr, encodeInfo } from "../protocol/encoder.ts";
 
 /**
  * `s2_auto` starts as if the RTT were zero (S2 framing, no compression) and
@@ -37,6 +37,14 @@ export interface Negotiated {
   transport: Transport;
   /** What this side writes with: a level, or "off" / "not supported". */
   mode: string;
+  /** The S2 layer when compression is on, for `s2_auto` level changes. */
+  s2?: S2Transport;
+}
+
+/** A peer's mode that means nothing: nats-server answers with an -ERR and closes. */
+async function refuseMode(transport: Transport, text: string): Promise<never> {
+  await writeAll(transport, encodeErr(text)).catch(() => {});
+  throw new Error(text);
 }
 
 const encoder = new TextEncoder();
@@ -74,7 +82,7 @@ export async function solicitCompression(
   const local = localMode(options.compression);
   const info = infoOf(firstInfo) ?? {};
   const chosen = selectCompression(local, info.compression as string | undefined);
-  if (typeof chosen === "object") throw new Error(chosen.error);
+  if (typeof chosen === "object") return await refuseMode(transport, chosen.error);
   if (!usesS2(chosen)) return { transport, firstInfo, mode: chosen };
   const level = resolveLevel(chosen, INITIAL_RTT_MS, options.compression?.rttThresholdsMs);
   const ours = { ...options.info(), compression: local === "s2_auto" ? "s2_auto" : chosen };
@@ -85,6 +93,7 @@ export async function solicitCompression(
     transport: second.rest.length > 0 ? new PrefixedTransport(s2, second.rest) : s2,
     firstInfo: second.line,
     mode: level,
+    s2,
   };
 }
 
@@ -113,7 +122,7 @@ export async function acceptCompression(
   }
   const local = localMode(options.compression);
   const chosen = selectCompression(local, info.compression as string | undefined);
-  if (typeof chosen === "object") throw new Error(chosen.error);
+  if (typeof chosen === "object") return await refuseMode(transport, chosen.error);
   if (!usesS2(chosen)) {
     return {
       transport: rest.length > 0 ? new PrefixedTransport(transport, rest) : transport,
@@ -124,5 +133,5 @@ export async function acceptCompression(
   const s2 = new S2Transport(transport, level, rest);
   const ours = { ...options.info(), compression: local === "s2_auto" ? "s2_auto" : chosen };
   await s2.write(encodeInfo(ours));
-  return { transport: s2, mode: level };
+  return { transport: s2, mode: level, s2 };
 }

@@ -17,7 +17,7 @@ import { Outbound, type WriteFailure } from "./outbound.ts";
 import { readLoop } from "./read_loop.ts";
 import type { LinkEvent, ServerEvents } from "./server_events.ts";
 import { acceptCompression, localMode } from "./compression_negotiation.ts";
-import { S2Transport } from "./s2_transport.ts";
+import type { S2Transport } from "./s2_transport.ts";
 import { type CompressionMode, levelForRtt, usesS2 } from "../protocol/compression_mode.ts";
 import type {
   ConnectionSecurity,
@@ -35,7 +35,7 @@ import type {
 } from "./subscription.ts";
 import type { Transport } from "./transport.ts";
 import type { CompressionOptions, RemoteOptions, ServerOptions } from "../config/options.ts";
-import type { AuthIdentity, AuthVerdict } from "../protocol/client_auth.ts";
+import type { AuthIdentity, AuthVerdict, ConnectionLease } from "../protocol/client_auth.ts";
 import {
   encodeConnect,
   encodeErr,
@@ -90,6 +90,8 @@ export interface SolicitContext {
   firstInfo?: string;
   /** The compression level negotiated before the link started (CONNECT `compress_mode`). */
   compressMode?: string;
+  /** The S2 layer of the link, when compressing. */
+  s2?: S2Transport;
 }
 
 /** What a leaf link needs from the server around it. */
@@ -115,6 +117,8 @@ export interface LeafEnvironment {
   security?: ConnectionSecurity;
   /** Accept-side compression; absent means none is advertised (as over WebSocket). */
   compression?: CompressionOptions;
+  /** `LEAFNODE_WS` for leaves that arrived over WebSocket (user JWT connection types). */
+  connectionKind?: "LEAFNODE" | "LEAFNODE_WS";
   closed(link: LeafConnection, reason: string): void;
 }
 
@@ -165,6 +169,8 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
   /** Latest PING/PONG round trip, in ms (drives `s2_auto`). */
   rttMs?: number;
   #pingSentAt?: number;
+  /** The S2 layer under the transport, when this side negotiated compression (accept side). */
+  #s2?: S2Transport;
   /** Set once the handshake completed and the link carried traffic. */
   established = false;
   /** Reconnect penalty this link earned (loop, same cluster name), for the remote's backoff. */
@@ -183,6 +189,8 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
   #backpressure: Backpressure;
   #state: State;
   #nonce?: string;
+  /** Operator mode: this link's place in its account's connection count. */
+  #lease?: ConnectionLease;
   #peerHeaders = false;
   #peerInfo?: LeafInfo;
   /** The peer's CONNECT (accept side). */
@@ -317,6 +325,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
         this.#transport = negotiated.transport;
         this.#out.retarget(negotiated.transport);
         this.compression = negotiated.mode;
+        this.#s2 = negotiated.s2;
       } catch (error) {
         if (this.isStopped) return;
         this.#env.logger.error(
@@ -469,7 +478,12 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     }
     this.#parser.requireConnect = false;
     this.#state = "authenticating";
-    this.#env.leafAuth.authenticate(connect, this.#nonce!, this.peerCertificate).then(
+    this.#env.leafAuth.authenticate(
+      connect,
+      this.#nonce!,
+      this.peerCertificate,
+      this.#env.connectionKind,
+    ).then(
       (verdict) => this.tell({ kind: "authenticated", verdict }),
       (error) =>
         this.tell({ kind: "authenticated", verdict: { ok: false, reason: String(error) } }),
@@ -478,13 +492,24 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
   }
 
   #authenticated(verdict: AuthVerdict): void {
-    if (this.#state !== "authenticating") return;
+    if (this.#state !== "authenticating") {
+      if (verdict.ok) verdict.identity.lease?.release();
+      return;
+    }
+    // Held from here on: every close below (and any later) gives the place back in onStop.
+    if (verdict.ok) this.#lease = verdict.identity.lease;
+    if (!verdict.ok && verdict.wireError) {
+      this.#env.logger.error(`${this.label} - authentication error: ${verdict.reason}`);
+      return this.#close("Maximum Account Connections Exceeded", verdict.wireError);
+    }
     const connect = this.#connect!;
     const logger = this.#env.logger;
     if (!verdict.ok || connect.account !== undefined || connect.new_account !== undefined) {
-      const reason = verdict.ok ? "account in CONNECT" : verdict.reason;
-      logger.error(`${this.label} - authentication error: ${reason}`);
-      this.#env.events?.emit("authFailure", { kind: "leafnode", remote: this.label, reason });
+      logger.error(
+        `${this.label} - authentication error: ${
+          verdict.ok ? "account in CONNECT" : verdict.reason
+        }`,
+      );
       return this.#close("Authentication Failure", ErrText.authorization);
     }
     if (connect.lang) return this.#close("Client On Leaf Port", ErrText.attemptedLeafPort);
@@ -513,6 +538,15 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     this.peerServerId = connect.server_id;
     this.peerCluster = connect.cluster || undefined;
     this.peerRemoteAccount = connect.remote_account || undefined;
+    if (!this.#s2) {
+      // No S2 exchange: as nats-server, show what the peer settled on in CONNECT.
+      const local = this.#acceptCompressionMode();
+      this.compression = local === "not supported" || !connect.compress_mode
+        ? "not supported"
+        : local === "off"
+        ? "off"
+        : connect.compress_mode;
+    }
     this.#peerHeaders = connect.headers === true;
     if (connect.is_hub) this.role = "spoke";
     // The user's rights, seen from the leaf: publish = what it may send us,
@@ -857,11 +891,12 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     const configured = this.side === "accept"
       ? this.#env.compression
       : this.#solicit!.remote.compression;
-    if (!(this.#transport instanceof S2Transport) || localMode(configured) !== "s2_auto") return;
+    const s2 = this.#s2 ?? this.#solicit?.s2;
+    if (!s2 || localMode(configured) !== "s2_auto") return;
     const level = levelForRtt(this.rttMs, configured?.rttThresholdsMs);
-    if (level !== this.#transport.level) {
+    if (level !== s2.level) {
       this.#env.logger.debug(`${this.label} - RTT ${this.rttMs}ms: compression now ${level}`);
-      this.#transport.setLevel(level);
+      s2.setLevel(level);
       this.compression = level;
     }
   }
@@ -944,6 +979,7 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     this.#state = "closing";
     for (const id of this.#timers.values()) this.#env.clock.clearTimeout(id);
     this.#timers.clear();
+    this.#lease?.release();
     const account = this.account;
     if (account && this.#registered) {
       account.tell({

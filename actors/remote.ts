@@ -12,6 +12,7 @@ import type { LeafConnection, SolicitContext } from "./leaf_connection.ts";
 import type { Logger } from "./logger.ts";
 import { TcpTransport, type Transport } from "./transport.ts";
 import { readFirstLine } from "./first_info.ts";
+import type { S2Transport } from "./s2_transport.ts";
 import { PrefixedTransport } from "./tls_transport.ts";
 import type { RemoteOptions } from "../config/options.ts";
 import { leafConnectCredentials } from "../protocol/connect_credentials.ts";
@@ -57,6 +58,8 @@ export interface PreparedLink {
   firstInfo: string;
   /** The compression level this side writes with, when negotiated (CONNECT `compress_mode`). */
   compressMode?: string;
+  /** The S2 layer under `transport`, when compressing. */
+  s2?: S2Transport;
 }
 
 /** Dial failures between two error-level reports (about a minute at the default interval). */
@@ -192,7 +195,7 @@ export class RemoteActor extends Actor<RemoteMessage> {
     return { transport, firstInfo: line };
   };
 
-  #dialed({ transport, firstInfo, compressMode }: PreparedLink, url: URL): void {
+  #dialed({ transport, firstInfo, compressMode, s2 }: PreparedLink, url: URL): void {
     if (this.state !== "dialing") {
       transport.close();
       return;
@@ -216,6 +219,7 @@ export class RemoteActor extends Actor<RemoteMessage> {
       gossip: (urls) => this.tell({ kind: "gossip", urls }),
       firstInfo,
       compressMode,
+      s2,
     });
     this.link = link;
     link.stopped.then(() => this.tell({ kind: "linkClosed", link }));

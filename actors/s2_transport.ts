@@ -52,11 +52,17 @@ export class S2Transport implements Transport {
       this.wireIn += n;
       this.#decode(this.#readBuffer.subarray(0, n));
     }
-    const head = this.#decoded[0];
-    const n = Math.min(head.length, buffer.length);
-    buffer.set(head.subarray(0, n));
-    if (n === head.length) this.#decoded.shift();
-    else this.#decoded[0] = head.subarray(n);
+    // Hand over as many decoded chunks as fit: one await per socket read, not per message.
+    const decoded = this.#decoded;
+    let n = 0;
+    while (decoded.length > 0 && n < buffer.length) {
+      const head = decoded[0];
+      const k = Math.min(head.length, buffer.length - n);
+      buffer.set(k === head.length ? head : head.subarray(0, k), n);
+      n += k;
+      if (k === head.length) decoded.shift();
+      else decoded[0] = head.subarray(k);
+    }
     return n;
   }
 
@@ -73,8 +79,12 @@ export class S2Transport implements Transport {
   }
 
   #decode(bytes: Uint8Array): void {
-    this.#reader.feedEach(bytes, (data) => {
-      if (data.length > 0) this.#decoded.push(data.slice());
-    });
+    // The reader never reuses the arrays it hands out, so they are queued without a copy.
+    this.#reader.feedEach(bytes, this.#onData);
   }
+
+  /** Bound once: a closure per socket read would be garbage on the hot path. */
+  readonly #onData = (data: Uint8Array): void => {
+    if (data.length > 0) this.#decoded.push(data);
+  };
 }

@@ -61,6 +61,7 @@ export class ReloadError extends Error {
 /** nats-server's lame duck defaults. */
 const LAME_DUCK_DURATION_MS = 120_000;
 const LAME_DUCK_GRACE_MS = 10_000;
+const LAME_DUCK_MAX_STEP_MS = 1000;
 
 /** Longest time shutdown waits for connections to flush and close. */
 const SHUTDOWN_GRACE_MS = 2000;
@@ -129,7 +130,10 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       options,
       clock: this.clock,
       logger: this.logger,
-      authenticator: new ClientAuthenticator(options),
+      // A reload keeps counting the connections already admitted to each account.
+      authenticator: new ClientAuthenticator(options, {
+        accountLimits: this.#env?.authenticator.jwt?.limits,
+      }),
       info,
       account: (name) => this.accounts.get(name),
       closed: (connection, reason) => this.tell({ kind: "connectionClosed", connection, reason }),
@@ -159,9 +163,14 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       compression: options.leafnodes.compression ?? { mode: "s2_auto" },
       events: this.events,
     };
-    this.#wsClientEnv = { ...this.#env, security: undefined };
+    this.#wsClientEnv = { ...this.#env, security: undefined, connectionKind: "WEBSOCKET" };
     // Over WebSocket the frames carry the bytes (and may deflate them): no S2 on top.
-    this.#wsLeafEnv = { ...this.#leafEnv, security: undefined, compression: undefined };
+    this.#wsLeafEnv = {
+      ...this.#leafEnv,
+      security: undefined,
+      compression: undefined,
+      connectionKind: "LEAFNODE_WS",
+    };
   }
 
   /** Opens the listeners. Throws (before anything is served) if a port is unavailable. */
@@ -306,6 +315,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
       transport: negotiated.transport,
       firstInfo: negotiated.firstInfo,
       compressMode: negotiated.mode,
+      s2: negotiated.s2,
     };
   }
 
@@ -375,7 +385,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
   }
 
   #admit(transport: Transport, secured = false, websocket = false): void {
-    if (this.#shuttingDown) {
+    if (this.#shuttingDown || this.#inLameDuck) {
       transport.close();
       return;
     }
@@ -452,7 +462,7 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
   }
 
   #admitLeaf(transport: Transport, secured = false, websocket = false): void {
-    if (this.#shuttingDown) {
+    if (this.#shuttingDown || this.#inLameDuck) {
       transport.close();
       return;
     }
@@ -508,16 +518,19 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
    */
   #reload(next: ServerOptions, done: (error?: Error) => void): void {
     const old = this.options;
+    // nats-server's option names, as its refusal text uses them.
     const fixed: [string, unknown, unknown][] = [
-      ["host", old.host, next.host],
-      ["port", old.port, next.port],
-      ["leafnodes.host", old.leafnodes.host, next.leafnodes.host],
-      ["leafnodes.port", old.leafnodes.port, next.leafnodes.port],
-      ["websocket", JSON.stringify(old.websocket ?? null), JSON.stringify(next.websocket ?? null)],
-      ["http_port", old.httpPort, next.httpPort],
+      ["Host", old.host, next.host],
+      ["Port", old.port, next.port],
+      ["LeafNode.Host", old.leafnodes.host, next.leafnodes.host],
+      ["LeafNode.Port", old.leafnodes.port, next.leafnodes.port],
+      ["Websocket", JSON.stringify(old.websocket ?? null), JSON.stringify(next.websocket ?? null)],
+      ["HTTPPort", old.httpPort, next.httpPort],
     ];
     for (const [key, a, b] of fixed) {
-      if (a !== b) return done(new ReloadError(`config reload not supported for ${key}`));
+      if (a !== b) {
+        return done(new ReloadError(`config reload not supported for ${key}: old=${a}, new=${b}`));
+      }
     }
     try {
       checkTlsOptions(next);
@@ -568,36 +581,45 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
    * shut down.
    */
   #lameDuck(done: () => void): void {
-    if (this.#shuttingDown || this.#lameDuckDone) return done();
-    this.#lameDuckDone = done;
+    this.#exitWaiters.push(done);
+    if (this.#shuttingDown || this.#inLameDuck) return;
+    this.#inLameDuck = true;
+    // Lame duck must finish even in a program with nothing else to do: our clock's
+    // timers never keep the process alive, so hold it open until we exit.
+    this.#keepAlive = setInterval(() => {}, 1000);
     const duration = this.options.lameDuckDurationMs ?? LAME_DUCK_DURATION_MS;
     const grace = Math.min(this.options.lameDuckGracePeriodMs ?? LAME_DUCK_GRACE_MS, duration);
     this.logger.info(`Entering lame duck mode, stop accepting new clients`);
     this.#clientListener?.tell({ kind: "stop" });
     this.#wsListener?.tell({ kind: "stop" });
     this.#leafListener?.tell({ kind: "stop" });
+    const clients = this.connections.size;
+    if (clients === 0) return this.#shutdown();
     const info = encodeInfo({ ...this.#env.info, ldm: true });
     for (const c of this.connections.values()) c.tell({ kind: "send", bytes: info });
-    const clients = this.connections.size;
-    this.#lameDuckStep = clients > 0 ? Math.max(1, (duration - grace) / clients) : 0;
+    // As nats-server: spread the closes over the duration, never more than 1s apart.
+    this.#lameDuckStep = Math.min(LAME_DUCK_MAX_STEP_MS, Math.max(1, (duration - grace) / clients));
     this.clock.setTimeout(() => this.tell({ kind: "lameDuckNext" }), grace);
   }
 
   #lameDuckNext(): void {
+    if (this.#shuttingDown) return;
     const next = this.connections.values().next();
-    if (next.done) {
-      const done = this.#lameDuckDone!;
-      return this.#shutdown(done);
-    }
+    if (next.done || this.connections.size === 1) return this.#shutdown();
     next.value.tell({ kind: "close", reason: "Lame Duck Mode" });
-    this.clock.setTimeout(() => this.tell({ kind: "lameDuckNext" }), this.#lameDuckStep);
+    const step = this.#lameDuckStep * (0.5 + Math.random() / 2);
+    this.clock.setTimeout(() => this.tell({ kind: "lameDuckNext" }), step);
   }
 
-  #lameDuckDone?: () => void;
+  #inLameDuck = false;
   #lameDuckStep = 0;
+  #keepAlive?: ReturnType<typeof setInterval>;
+  /** Everyone waiting for the server to finish (shutdown and lame duck callers). */
+  #exitWaiters: (() => void)[] = [];
 
-  #shutdown(done: () => void): void {
-    if (this.#shuttingDown) return done();
+  #shutdown(done?: () => void): void {
+    if (done) this.#exitWaiters.push(done);
+    if (this.#shuttingDown) return;
     this.#shuttingDown = true;
     this.logger.info("Initiating Shutdown...");
     this.#clientListener?.tell({ kind: "stop" });
@@ -607,7 +629,8 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     const finish = () => {
       for (const account of this.accounts.values()) account.stop({ reason: "shutdown" });
       this.logger.info("Server Exiting..");
-      done();
+      if (this.#keepAlive !== undefined) clearInterval(this.#keepAlive);
+      for (const waiter of this.#exitWaiters.splice(0)) waiter();
       this.stop({ reason: "shutdown" });
     };
     if (this.connections.size === 0 && this.leafs.size === 0) return finish();

@@ -122,24 +122,29 @@ export async function startServer(
     accept: (transport, kind) => actor.accept(transport, kind),
     reload(options: Partial<ServerOptions>): Promise<void> {
       const next: ServerOptions = { ...defaultOptions(), ...options };
-      return new Promise((resolve, reject) =>
-        actor.tell({
+      return new Promise((resolve, reject) => {
+        const outcome = actor.tell({
           kind: "reload",
           options: next,
           done: (error) => error ? reject(error) : resolve(),
-        })
-      );
+        });
+        if (outcome === "stopped") reject(new Error("Cannot reload: the server has stopped"));
+      });
     },
     lameDuck(): Promise<void> {
-      closing ??= Promise.all([
-        new Promise<void>((done) => actor.tell({ kind: "lameDuck", done })),
-      ]).then(() => monitor?.close());
-      return closing;
+      // Ends like close(): every caller waits for the same exit.
+      return new Promise<void>((done) => {
+        // A server that already exited has nothing left to do.
+        if (actor.tell({ kind: "lameDuck", done }) === "stopped") done();
+      }).then(() => monitor?.close());
     },
     close(): Promise<void> {
+      // Also cuts a lame duck short: the actor finishes both callers at once.
       closing ??= Promise.all([
         monitor?.close(),
-        new Promise<void>((done) => actor.tell({ kind: "shutdown", done })),
+        new Promise<void>((done) => {
+          if (actor.tell({ kind: "shutdown", done }) === "stopped") done();
+        }),
       ]).then(() => {});
       return closing;
     },

@@ -2,7 +2,7 @@
  * Turns a parsed TOML document into `ServerOptions`: reads every section,
  * fills nats-server's defaults, then runs the checks that span sections
  * (users unique across accounts, referenced accounts exist, no_auth_user,
- * max_payload against max_pending).
+ * max_payload against max_pending, what operator mode forbids).
  *
  * @module
  */
@@ -31,6 +31,7 @@ import type { ServerOptions } from "./options.ts";
 import { readAccounts } from "./parse_accounts.ts";
 import { type ParsedAuthorization, readAuthorization } from "./parse_authorization.ts";
 import { readLeafnodes } from "./parse_leafnodes.ts";
+import { checkOperatorMode, operatorAccountNames, readOperator } from "./parse_operator.ts";
 import { readTls } from "./parse_tls.ts";
 import type { ParsedUser } from "./parse_users.ts";
 import { readWebsocket } from "./parse_websocket.ts";
@@ -61,12 +62,18 @@ export function buildServerOptions(issues: ConfigIssues, document: TomlTable): S
   const leafnodes = readLeafnodes(root);
   const websocket = readWebsocket(root);
   const limits = readLimits(root);
+  const operator = readOperator(root);
 
   const globalUsers = authorization?.users ?? [];
   const accounts: ServerOptions["accounts"] = {
     [GLOBAL_ACCOUNT]: { name: GLOBAL_ACCOUNT, users: globalUsers.map((u) => u.options) },
     ...declared.accounts,
   };
+  if (operator !== undefined) {
+    checkOperatorMode(root, operator, { accounts: declared, authorization, leafnodes });
+    // Accounts are named by their public keys; they come from the resolver, not the config.
+    for (const name of operatorAccountNames(operator)) accounts[name] = { name, users: [] };
+  }
   checkAuthorizationAgainstAccounts(root, authorization, declared.userLists);
   checkUniqueUsers(issues, [...globalUsers, ...declared.users]);
   const noAuthUser = root.read("no_auth_user", readNonEmptyString);
@@ -75,8 +82,9 @@ export function buildServerOptions(issues: ConfigIssues, document: TomlTable): S
   }
 
   // Leafnode links may bind to any declared account, to $G, and to $SYS,
-  // which nats-server creates whether or not it is declared.
-  for (const ref of leafnodes.accountRefs) {
+  // which nats-server creates whether or not it is declared. Operator mode
+  // checked its own rules above.
+  for (const ref of operator === undefined ? leafnodes.accountRefs : []) {
     if (ref.account !== SYSTEM_ACCOUNT && !Object.hasOwn(accounts, ref.account)) {
       issues.add(
         ref.path,
@@ -108,6 +116,7 @@ export function buildServerOptions(issues: ConfigIssues, document: TomlTable): S
     leafnodes: leafnodes.options,
     websocket,
     tls,
+    operator,
     debug: root.read("debug", readBoolean) ?? false,
     trace: root.read("trace", readBoolean) ?? false,
   });

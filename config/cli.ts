@@ -15,6 +15,8 @@ export { applyCliOverrides, type CliOverrides } from "./cli_overrides.ts";
 export type CliCommand =
   | { kind: "help"; text: string }
   | { kind: "version" }
+  /** `--init-operator <dir>`: write an operator-mode starter setup (see `nsc_lite.ts`). */
+  | { kind: "initOperator"; dir: string }
   | { kind: "run" | "check"; configFile?: string; overrides: CliOverrides };
 
 /** Usage text printed by `-h/--help`. */
@@ -29,6 +31,8 @@ Server Options:
     -c, --config <file>              Configuration file
         --check                      Validate the configuration, print the effective
                                      setup (listeners, remotes, link policies) and exit
+        --init-operator <dir>        Create an operator, an account and a user (.creds)
+                                     in <dir>, with a hub config for operator mode
 
 Logging Options:
     -D, --debug                      Enable debugging output
@@ -57,6 +61,7 @@ const OPTIONS = {
   version: { type: "boolean", short: "v" },
   help: { type: "boolean", short: "h" },
   "log-json": { type: "boolean" },
+  "init-operator": { type: "string" },
 } as const;
 
 /** Long names (more than one letter) that nats-server users type with one dash, e.g. `-port`. */
@@ -86,6 +91,9 @@ export function parseCli(args: string[]): CliCommand {
   }
   if (values.help) return { kind: "help", text: HELP_TEXT };
   if (values.version) return { kind: "version" };
+  if (values["init-operator"] !== undefined) {
+    return { kind: "initOperator", dir: nonEmpty("--init-operator", values["init-operator"]) };
+  }
 
   const overrides: CliOverrides = {};
   if (values.port !== undefined) overrides.port = parsePort("--port", values.port);

@@ -21,4 +21,14 @@ export { applyCliOverrides, type CliOverrides } from "./cli_overrides.ts";
 export { generateServerId } from "./server_id.ts";
 export { durationToMs, parseDurationText } from "./duration.ts";
 export { parseSizeText } from "./size.ts";
+export {
+  createOperatorSetup,
+  type GeneratedOperatorSetup,
+  generateOperatorSetup,
+  operatorConfigToml,
+  type OperatorSetup,
+  OperatorSetupExistsError,
+  type OperatorSetupOptions,
+  UNLIMITED_ACCOUNT_LIMITS,
+} from "./nsc_lite.ts";
 export type * from "./options.ts";

@@ -1,7 +1,8 @@
 /**
  * Deciding who a connecting client is: token, user/password (plain or bcrypt),
- * nkey with a signed nonce, or `no_auth_user`. Pure decision logic; the
- * connection actor feeds it the CONNECT and acts on the verdict.
+ * nkey with a signed nonce, or `no_auth_user`; in operator mode, a user JWT
+ * (`jwt_auth.ts`). Pure decision logic; the connection actor feeds it the
+ * CONNECT and acts on the verdict.
  *
  * @module
  */
@@ -11,6 +12,11 @@ import type { PermissionsOptions, ServerOptions, UserOptions } from "../config/o
 import type { ConnectOptions } from "./info.ts";
 import { GLOBAL_ACCOUNT } from "../config/defaults.ts";
 import { certificateIdentities, type CertificateNames } from "./cert_identity.ts";
+import { type ConnectionKind, JwtAuthenticator } from "./jwt_auth.ts";
+import type { AccountLimits, ConnectionLease } from "./jwt_account_limits.ts";
+
+export type { ConnectionKind } from "./jwt_auth.ts";
+export type { ConnectionLease } from "./jwt_account_limits.ts";
 
 /** A successful authentication: which account the client binds to and with what rights. */
 export interface AuthIdentity {
@@ -18,11 +24,24 @@ export interface AuthIdentity {
   /** The user name or nkey, for logs; absent for anonymous clients. */
   user?: string;
   permissions?: PermissionsOptions;
+  /**
+   * Operator mode: this connection's place in its account's connection count. Release it when
+   * the connection closes (whatever happened after authentication); releasing twice is harmless.
+   */
+  lease?: ConnectionLease;
+  /** Operator mode: when the user JWT expires (ms since the epoch); close the connection then. */
+  expiresAtMs?: number;
 }
 
 export type AuthVerdict =
   | { ok: true; identity: AuthIdentity }
-  | { ok: false; reason: string };
+  | {
+    ok: false;
+    /** Why, for the log. */
+    reason: string;
+    /** Text for `-ERR '...'` when it is not `Authorization Violation`. */
+    wireError?: string;
+  };
 
 const BCRYPT_PREFIX = /^\$2[aby]?\$/;
 
@@ -84,8 +103,22 @@ export class ClientAuthenticator {
   #noAuthUser?: UserOptions;
   #defaultPermissions?: PermissionsOptions;
   #mapCertificates: boolean;
+  #jwt?: JwtAuthenticator;
 
-  constructor(options: ServerOptions) {
+  /**
+   * `deps.now` is the clock for JWT expiry; `deps.accountLimits` carries the live account
+   * connection counts over from the authenticator this one replaces on a reload.
+   */
+  constructor(
+    options: ServerOptions,
+    deps: { now?: () => number; accountLimits?: AccountLimits } = {},
+  ) {
+    if (options.operator) {
+      this.#jwt = new JwtAuthenticator(options.operator, {
+        now: deps.now,
+        limits: deps.accountLimits,
+      });
+    }
     const auth = options.authorization;
     this.#mapCertificates = options.tls?.verifyAndMap === true;
     this.#token = auth?.token;
@@ -103,12 +136,18 @@ export class ClientAuthenticator {
 
   /** True when a client must present credentials (INFO `auth_required`). */
   get authRequired(): boolean {
+    if (this.#jwt) return true;
     return this.#token !== undefined || this.#byName.size > 0 || this.#byNkey.size > 0;
   }
 
   /** True when INFO must carry a nonce for nkey signatures. */
   get nonceRequired(): boolean {
-    return this.#byNkey.size > 0;
+    return this.#jwt !== undefined || this.#byNkey.size > 0;
+  }
+
+  /** The operator-mode authenticator (and its account connection counts), if any. */
+  get jwt(): JwtAuthenticator | undefined {
+    return this.#jwt;
   }
 
   /**
@@ -116,6 +155,7 @@ export class ClientAuthenticator {
    * configured, the `no_auth_user` when one is set, otherwise nobody.
    */
   anonymousIdentity(): AuthIdentity | undefined {
+    if (this.#jwt) return undefined;
     if (!this.authRequired) return { account: GLOBAL_ACCOUNT };
     const user = this.#noAuthUser;
     if (!user) return undefined;
@@ -126,11 +166,18 @@ export class ClientAuthenticator {
     };
   }
 
+  /**
+   * Decides who the CONNECT is. `kind` says how the connection arrived; only operator mode
+   * uses it (user JWTs may limit their connection types).
+   */
   async authenticate(
     connect: ConnectOptions,
     nonce: string | undefined,
     certificate?: CertificateNames,
+    kind: ConnectionKind = "STANDARD",
   ): Promise<AuthVerdict> {
+    // In operator mode only user JWTs count, as in nats-server (no users can be configured).
+    if (this.#jwt) return this.#jwt.authenticate(connect, nonce, kind);
     if (this.#mapCertificates) return this.#mapped(certificate);
     if (!this.authRequired) return { ok: true, identity: { account: GLOBAL_ACCOUNT } };
     if (this.#token !== undefined) {

@@ -359,6 +359,31 @@ function emitLiteral(
   return d + length;
 }
 
+/**
+ * {@linkcode emitLiteral} for 1 to 16 bytes when 16 bytes can be read at `start` and written
+ * after the tag: copies whole words, spilling up to 15 bytes past the literal into `dst`, where
+ * the next element (or nothing that is returned) goes.
+ */
+function emitShortLiteral(
+  dst: Uint8Array,
+  dv: DataView,
+  d: number,
+  sv: DataView,
+  start: number,
+  length: number,
+): number {
+  dst[d] = (length - 1) << 2;
+  dv.setInt32(d + 1, sv.getInt32(start, true), true);
+  if (length > 4) {
+    dv.setInt32(d + 5, sv.getInt32(start + 4, true), true);
+    if (length > 8) {
+      dv.setInt32(d + 9, sv.getInt32(start + 8, true), true);
+      dv.setInt32(d + 13, sv.getInt32(start + 12, true), true);
+    }
+  }
+  return d + 1 + length;
+}
+
 /** Writes a repeat (copy at the previous offset) of `length` ≥ 4 bytes; 2 to 5 bytes each. */
 function emitRepeat(dst: Uint8Array, d: number, length: number): number {
   while (length > MAX_REPEAT) {
@@ -454,10 +479,16 @@ function hash8(lo: number, hi: number, shift: number): number {
   return (Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi ^ (lo >>> 15), 0x85ebca77)) >>> shift;
 }
 
-/** Number of equal bytes at `a` and `b` (a > b), not reading past `n`. */
+/**
+ * Number of equal bytes at `a` and `b` (a > b), not reading past `n`. Compares words; at the
+ * first differing word the count of trailing zero bits of the XOR (little-endian) gives the
+ * equal bytes in it, so no byte loop runs unless the match reaches the last 3 bytes.
+ */
 function matchLength(src: Uint8Array, sv: DataView, a: number, b: number, n: number): number {
   const start = a;
-  while (a + 4 <= n && load32(sv, a) === load32(sv, b)) {
+  while (a + 4 <= n) {
+    const x = load32(sv, a) ^ load32(sv, b);
+    if (x !== 0) return a - start + ((31 - Math.clz32(x & -x)) >>> 3);
     a += 4;
     b += 4;
   }
@@ -485,6 +516,10 @@ const FAST_BITS = 14;
 function encodeFast(src: Uint8Array, dst: Uint8Array, d: number, table: Int32Array): number {
   const n = src.length;
   const sv = viewOf(src);
+  const dv = viewOf(dst);
+  // Word-wise short literals need 16 readable bytes at their start and 17 writable at `d`.
+  const srcWordLimit = n - 16;
+  const dstWordLimit = dst.length - 17;
   const bits = tableBits(n, FAST_BITS);
   const shift = 32 - bits;
   table.fill(0, 0, 1 << bits);
@@ -520,7 +555,12 @@ function encodeFast(src: Uint8Array, dst: Uint8Array, d: number, table: Int32Arr
       s--;
       cand--;
     }
-    if (s > nextEmit) d = emitLiteral(dst, d, src, nextEmit, s - nextEmit);
+    const literal = s - nextEmit;
+    if (literal > 0) {
+      d = literal <= 16 && nextEmit <= srcWordLimit && d <= dstWordLimit
+        ? emitShortLiteral(dst, dv, d, sv, nextEmit, literal)
+        : emitLiteral(dst, d, src, nextEmit, literal);
+    }
     // Emit the match, then keep emitting while the position right after it matches too.
     let chained = true;
     while (chained) {
@@ -832,7 +872,8 @@ export class S2BlockEncoder {
 
   /**
    * Encodes `src` as one block into `dst` (from index 0) and returns the encoded length.
-   * `dst` must hold at least {@linkcode maxEncodedLength}(`src.length`) bytes.
+   * `dst` must hold at least {@linkcode maxEncodedLength}(`src.length`) bytes; bytes past the
+   * encoded length may be overwritten (word-wise copies spill a little).
    */
   encodeInto(src: Uint8Array, dst: Uint8Array): number {
     const n = src.length;

@@ -60,6 +60,45 @@ export const SNAPPY_STREAM_IDENTIFIER: Uint8Array = new Uint8Array([
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Small outputs (decoded chunks, framed writes) are carved from arenas of this size instead of
+ * being allocated one by one: allocating an ArrayBuffer costs V8 close to a microsecond, as much
+ * as compressing a 1 KiB message. An arena is never written again once its space is handed out,
+ * so each view stays owned by its caller; a view keeps at most one arena alive.
+ */
+const ARENA_SIZE = 64 * 1024;
+/** Outputs larger than this get their own buffer, so that arenas are not wasted on them. */
+const ARENA_MAX_PIECE = 8 * 1024;
+
+/** Hands out never-reused pieces of shared arenas (see ARENA_SIZE). */
+class Arena {
+  #buffer: Uint8Array = EMPTY;
+  #used = 0;
+
+  /** Room for `length` (≤ ARENA_MAX_PIECE) bytes at {@linkcode offset} of {@linkcode buffer}. */
+  reserve(length: number): void {
+    if (this.#buffer.length - this.#used < length) {
+      this.#buffer = new Uint8Array(ARENA_SIZE);
+      this.#used = 0;
+    }
+  }
+
+  get buffer(): Uint8Array {
+    return this.#buffer;
+  }
+
+  get offset(): number {
+    return this.#used;
+  }
+
+  /** Takes the first `length` reserved bytes and returns them as a view. */
+  take(length: number): Uint8Array {
+    const start = this.#used;
+    this.#used = start + length;
+    return this.#buffer.subarray(start, start + length);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reader
 // ---------------------------------------------------------------------------------------------
@@ -116,6 +155,7 @@ export class S2StreamReader {
   #skip = 0;
   /** Output total of the current `feed` call, for maxFeedOutput. */
   #fed = 0;
+  readonly #arena = new Arena();
 
   /** Creates a reader expecting a stream identifier first. */
   constructor(options: S2ReaderOptions = {}) {
@@ -140,7 +180,8 @@ export class S2StreamReader {
 
   /**
    * Consumes `chunk` and returns the data of every chunk it completes, in order. Decoded arrays
-   * are new and owned by the caller; chunks with no data produce nothing.
+   * are owned by the caller (small ones are views sharing an ArrayBuffer that the reader never
+   * writes to again); chunks with no data produce nothing.
    *
    * @throws {S2Error} on corrupt input, or `too_large` past `maxFeedOutput` in one call.
    */
@@ -153,8 +194,10 @@ export class S2StreamReader {
 
   /**
    * Consumes `chunk` and calls `onData` with the data of each chunk as soon as it is decoded,
-   * so that no more than one decoded chunk needs to be alive at a time. If `onData` throws, the
-   * rest of `chunk` is dropped and the reader fails with that error.
+   * so that no more than one decoded chunk needs to be alive at a time. As with `feed`, each
+   * array is owned by the caller: the reader never writes to it again, so it may be kept without
+   * copying. If `onData` throws, the rest of `chunk` is dropped and the reader fails with that
+   * error.
    *
    * @throws {S2Error} on corrupt input; whatever `onData` throws.
    */
@@ -294,6 +337,13 @@ export class S2StreamReader {
     return false; // 0x80–0xfe: skippable (0xfe padding, 0x99 index)
   }
 
+  /** A new array of `length` bytes for decoded data, from the arena when small. */
+  #allocate(length: number): Uint8Array {
+    if (length > ARENA_MAX_PIECE) return new Uint8Array(length);
+    this.#arena.reserve(length);
+    return this.#arena.take(length);
+  }
+
   #process(
     type: number,
     body: Uint8Array,
@@ -317,10 +367,13 @@ export class S2StreamReader {
           `Cannot read S2 stream: block of ${length} bytes exceeds the limit of ${this.#maxBlock}`,
         );
       }
-      data = new Uint8Array(length);
+      data = this.#allocate(length);
       decodeBlockInto(block, data);
+    } else if (owned) {
+      data = body.subarray(CHECKSUM);
     } else {
-      data = owned ? body.subarray(CHECKSUM) : body.slice(CHECKSUM);
+      data = this.#allocate(body.length - CHECKSUM);
+      data.set(body.subarray(CHECKSUM));
     }
     const actual = maskedCrc32c(data);
     if (actual !== expected) {
@@ -417,6 +470,7 @@ export class S2StreamWriter {
   readonly #encoder: S2BlockEncoder | undefined;
   #needIdentifier = true;
   #scratch: Uint8Array = EMPTY;
+  readonly #arena = new Arena();
 
   /** Creates a writer; the first write starts with the stream identifier. */
   constructor(options: S2WriterOptions = {}) {
@@ -439,7 +493,8 @@ export class S2StreamWriter {
 
   /**
    * Frames `data` as complete chunks and returns the bytes to send: a new array owned by the
-   * caller (empty for empty input, which writes nothing, not even an identifier).
+   * caller (empty for empty input, which writes nothing, not even an identifier). Small results
+   * are views sharing an ArrayBuffer with earlier ones, which the writer never touches again.
    */
   write(data: Uint8Array): Uint8Array {
     const n = data.length;
@@ -452,22 +507,36 @@ export class S2StreamWriter {
       blocks * (CHUNK_HEADER + CHECKSUM);
     const encoder = this.#encoder;
     if (encoder === undefined) {
-      const out = new Uint8Array(bound + n);
-      this.#frameRaw(data, out, identifier);
-      return out;
+      const size = bound + n;
+      if (size > ARENA_MAX_PIECE) {
+        const out = new Uint8Array(size);
+        this.#frameRaw(data, out, 0, identifier);
+        return out;
+      }
+      this.#arena.reserve(size);
+      this.#frameRaw(data, this.#arena.buffer, this.#arena.offset, identifier);
+      return this.#arena.take(size);
     }
     for (let i = 0; i < blocks; i++) {
       bound += maxEncodedLength(Math.min(blockSize, n - i * blockSize));
     }
+    // Small writes are framed straight into an arena and returned as a view of it; larger ones
+    // into the scratch buffer, then copied out at their exact size.
+    const inArena = bound <= ARENA_MAX_PIECE;
     let buf = this.#scratch;
-    if (buf.length < bound) {
+    let p = 0;
+    if (inArena) {
+      this.#arena.reserve(bound);
+      buf = this.#arena.buffer;
+      p = this.#arena.offset;
+    } else if (buf.length < bound) {
       buf = new Uint8Array(bound);
       if (bound <= MAX_SCRATCH) this.#scratch = buf;
     }
-    let p = 0;
+    const begin = p;
     if (identifier) {
-      buf.set(S2_STREAM_IDENTIFIER, 0);
-      p = S2_STREAM_IDENTIFIER.length;
+      buf.set(S2_STREAM_IDENTIFIER, p);
+      p += S2_STREAM_IDENTIFIER.length;
     }
     for (let start = 0; start < n; start += blockSize) {
       const block = data.subarray(start, Math.min(n, start + blockSize));
@@ -481,15 +550,14 @@ export class S2StreamWriter {
         p += block.length;
       }
     }
-    return buf.slice(0, p);
+    return inArena ? this.#arena.take(p - begin) : buf.slice(0, p);
   }
 
-  /** Frames `data` as raw chunks into `out`, which has exactly the room needed. */
-  #frameRaw(data: Uint8Array, out: Uint8Array, identifier: boolean): void {
-    let p = 0;
+  /** Frames `data` as raw chunks into `out` from `p`, where there is room for exactly that. */
+  #frameRaw(data: Uint8Array, out: Uint8Array, p: number, identifier: boolean): void {
     if (identifier) {
-      out.set(S2_STREAM_IDENTIFIER, 0);
-      p = S2_STREAM_IDENTIFIER.length;
+      out.set(S2_STREAM_IDENTIFIER, p);
+      p += S2_STREAM_IDENTIFIER.length;
     }
     const n = data.length;
     for (let start = 0; start < n; start += this.blockSize) {

@@ -10,6 +10,8 @@
  *   the leaf, responder on the hub.
  * - `leaf-to-hub-tls`, `leaf-to-hub-ws`: `leaf-to-hub` with the link over mutual TLS, or over
  *   plain WebSocket (no TLS, no compression). By default at 128 B, 1 KiB and 16 KiB only.
+ * - `leaf-compression`: Canopy only, leaf→hub with the link's S2 compression `off` against
+ *   `s2_fast`, 1 KiB JSON payloads by default (`compression_bench.ts`).
  *
  * Each run gets fresh servers. Targets alternate, and their order flips between rounds, so
  * that machine noise hits both alike; each target's best round is kept. It prints tables,
@@ -17,7 +19,7 @@
  *
  * ```
  * deno task bench [--quick] [--workloads pubsub,leaf-to-hub,hub-to-leaf,leaf-rr,
- *                                         leaf-to-hub-tls,leaf-to-hub-ws]
+ *                                         leaf-to-hub-tls,leaf-to-hub-ws,leaf-compression]
  *                 [--messages N] [--requests N] [--sizes 16,128,1024,16384] [--rounds 2]
  *                 [--targets nats-server,canopy] [--canopy PATH] [--timeout 60] [--no-ceiling]
  *                 [--json]
@@ -27,6 +29,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { COMPRESSION_WORKLOAD, runCompressionWorkload } from "./compression_bench.ts";
 import { type GeneratorCeiling, measureGeneratorCeiling } from "./generator_ceiling.ts";
 import {
   latencyScore,
@@ -115,7 +118,7 @@ const DEFAULT_REQUESTS = 5_000;
 const QUICK_FRACTION = 10;
 
 /** Every workload `--workloads` knows, in the order they run. */
-const WORKLOAD_NAMES = ["pubsub", ...LEAF_WORKLOAD_NAMES] as const;
+const WORKLOAD_NAMES = ["pubsub", ...LEAF_WORKLOAD_NAMES, COMPRESSION_WORKLOAD] as const;
 type WorkloadName = typeof WORKLOAD_NAMES[number];
 
 /** Payload sizes when `--sizes` is not given. */
@@ -129,6 +132,7 @@ const DEFAULT_SIZES: readonly number[] = [16, 128, 1024, 16384];
 const WORKLOAD_DEFAULT_SIZES: Readonly<Partial<Record<WorkloadName, readonly number[]>>> = {
   "leaf-to-hub-tls": [128, 1024, 16384],
   "leaf-to-hub-ws": [128, 1024, 16384],
+  [COMPRESSION_WORKLOAD]: [1024],
 };
 
 const USAGE = `Usage: deno task bench [options]
@@ -446,11 +450,19 @@ async function main(args: string[]): Promise<number> {
   const sizes: SizeSummary[] = [];
   const leafWorkloads: LeafWorkloadSummary[] = [];
   const startedAt = new Date().toISOString();
+  let compression: Awaited<ReturnType<typeof runCompressionWorkload>> | undefined;
   for (const workload of options.workloads) {
     if (workload === "pubsub") {
       for (const payloadBytes of sizesFor(options, workload)) {
         sizes.push(await runSize(options, payloadBytes, failedTargets));
       }
+    } else if (workload === COMPRESSION_WORKLOAD) {
+      // Canopy against itself: nats-server 2.9.10 has no leafnode compression.
+      if (!options.targets.some((target) => target.name === "canopy")) continue;
+      compression = await runCompressionWorkload({
+        ...options,
+        sizes: sizesFor(options, workload),
+      });
     } else {
       leafWorkloads.push(await runLeafWorkload(options, workload, failedTargets));
     }
@@ -472,10 +484,17 @@ async function main(args: string[]): Promise<number> {
   };
   if (!options.json) {
     console.log(formatReport(summary));
+    if (compression) console.log(`\n${compression.report}`);
     console.log("\nJSON summary:");
   }
-  console.log(JSON.stringify(toJson(summary), null, options.json ? 2 : undefined));
-  return hasFailures(summary) ? 1 : 0;
+  const json = compression
+    ? {
+      ...toJson(summary) as Record<string, unknown>,
+      [COMPRESSION_WORKLOAD]: compression.summaries,
+    }
+    : toJson(summary);
+  console.log(JSON.stringify(json, null, options.json ? 2 : undefined));
+  return hasFailures(summary) || compression?.failed ? 1 : 0;
 }
 
 if (import.meta.main) {

@@ -3,14 +3,16 @@
  *
  * Prints, for each payload (1 MiB of NATS protocol text, of JSON, of random bytes) and level:
  * block compress and decompress MB/s (of uncompressed bytes), the same through the stream
- * framing (adds CRC-32C and chunk headers), and the ratio (compressed / original). Then the
- * router's path: 1 KiB and 16 KiB flushes through a stream writer and back through a reader
- * fed 64 KiB socket reads. Finally our sizes next to Go's (klauspost/compress) on the reference vectors.
+ * framing (adds CRC-32C and chunk headers), and the ratio (compressed / original). Then CRC-32C
+ * alone, and the router's path: 1 KiB and 16 KiB flushes of NATS text and of JSON through a
+ * stream writer and back through a reader fed 64 KiB socket reads. Finally our sizes next to Go's
+ * (klauspost/compress) on the reference vectors.
  * Each figure is the median of repeated runs of at least 300 ms.
  *
  * @module
  */
 
+import { crc32c } from "../../protocol/crc32c.ts";
 import { decodeBlockInto, maxEncodedLength, S2BlockEncoder } from "../../protocol/s2_block.ts";
 import type { S2Level } from "../../protocol/s2_block.ts";
 import { S2StreamReader, S2StreamWriter } from "../../protocol/s2_stream.ts";
@@ -82,7 +84,7 @@ function benchPayload(name: string, data: Uint8Array): string[][] {
 }
 
 /** A router flushing batches of `flush` bytes, the peer reading 64 KiB socket reads. */
-function benchRouterPath(data: Uint8Array, flush: number): string[][] {
+function benchRouterPath(name: string, data: Uint8Array, flush: number): string[][] {
   const rows: string[][] = [];
   const FLUSH = flush;
   const READ = 64 * 1024;
@@ -111,6 +113,7 @@ function benchRouterPath(data: Uint8Array, flush: number): string[][] {
     });
     if (decoded !== data.length) throw new Error("router path lost data");
     rows.push([
+      name,
       `${FLUSH / 1024} KiB`,
       level,
       mbps(write),
@@ -172,13 +175,34 @@ console.log(
     { leftColumns: 2 },
   ).join("\n"),
 );
-console.log(`\nRouter path: NATS text in flushes of 1 and 16 KiB, each a complete stream as`);
-console.log(`nats-server frames them, read back in 64 KiB pieces\n`);
+
+/** CRC-32C MB/s over the JSON payload, whole and in 1 KiB pieces (one per flush). */
+function benchCrc(data: Uint8Array): string[][] {
+  let sink = 0;
+  const rows = [1024, data.length].map((piece) => [
+    piece === data.length ? "1 MiB" : "1 KiB",
+    mbps(throughput(data.length, () => {
+      for (let o = 0; o < data.length; o += piece) sink ^= crc32c(data.subarray(o, o + piece));
+    })),
+  ]);
+  if (sink === 0.5) console.log(sink); // keeps the checksums observable
+  return rows;
+}
+
+console.log(`\nCRC-32C of JSON, checksummed in pieces of\n`);
+console.log(
+  formatTable(["piece", "MB/s"], benchCrc(payloads[1][1]), { leftColumns: 1 }).join("\n"),
+);
+console.log(`\nRouter path: flushes of 1 and 16 KiB, each a complete stream as nats-server frames`);
+console.log(`them, read back in 64 KiB pieces\n`);
 console.log(
   formatTable(
-    ["flush", "level", "write MB/s", "µs/write", "read MB/s", "ratio"],
-    [...benchRouterPath(payloads[0][1], 1024), ...benchRouterPath(payloads[0][1], 16 * 1024)],
-    { leftColumns: 2 },
+    ["payload", "flush", "level", "write MB/s", "µs/write", "read MB/s", "ratio"],
+    payloads.slice(0, 2).flatMap(([name, data]) => [
+      ...benchRouterPath(name, data, 1024),
+      ...benchRouterPath(name, data, 16 * 1024),
+    ]),
+    { leftColumns: 3 },
   ).join("\n"),
 );
 console.log(`\nBlock sizes against Go's klauspost/compress s2 (tests/fixtures/s2/manifest.json)\n`);
