@@ -117,9 +117,29 @@ export function buildServerOptions(issues: ConfigIssues, document: TomlTable): S
     websocket,
     tls,
     operator,
+    ...readLameDuck(root),
     debug: root.read("debug", readBoolean) ?? false,
     trace: root.read("trace", readBoolean) ?? false,
   });
+}
+
+/** nats-server refuses lame duck durations under 30 s (clients need time to move). */
+const LAME_DUCK_MIN_MS = 30_000;
+
+function readLameDuck(
+  root: TableReader,
+): Pick<ServerOptions, "lameDuckDurationMs" | "lameDuckGracePeriodMs"> {
+  const duration = root.read("lame_duck_duration", readPositiveDuration);
+  if (duration !== undefined && duration < LAME_DUCK_MIN_MS) {
+    root.fail(
+      "lame_duck_duration",
+      `invalid lame_duck_duration of ${duration / 1000}s, minimum is 30 seconds`,
+    );
+  }
+  return {
+    lameDuckDurationMs: duration,
+    lameDuckGracePeriodMs: root.read("lame_duck_grace_period", readPositiveDuration),
+  };
 }
 
 function readLimits(

@@ -28,6 +28,8 @@ export const SERVER_KEYS: KeySpec = {
     ping_interval: [],
     ping_max: [],
     write_deadline: [],
+    lame_duck_duration: [],
+    lame_duck_grace_period: [],
     no_auth_user: [],
     debug: [],
     trace: [],
@@ -62,7 +64,6 @@ export const SERVER_KEYS: KeySpec = {
     "ports_file_dir",
     "max_subscriptions",
     "max_subs",
-    "lame_duck_duration",
   ],
 };
 

@@ -474,15 +474,11 @@ Deno.test({
     ),
 });
 
-// TODO(operator-mode): run these against Canopy once the connection actors report
-// `wireError`, release `identity.lease` on close and pass the WebSocket connection kinds.
-const AWAITS_ACTOR_WIRING = hubImpl() === "canopy";
-
 Deno.test({
   name:
     "operator mode - limits.conn refuses a client beyond it with 'maximum account active connections exceeded'",
   ...leafTestOptions(hubImpl()),
-  ignore: leafTestOptions(hubImpl()).ignore || AWAITS_ACTOR_WIRING,
+  ignore: leafTestOptions(hubImpl()).ignore,
   fn: () =>
     withWorld(
       (world) =>
@@ -506,7 +502,7 @@ Deno.test({
 Deno.test({
   name: "operator mode - limits.leaf refuses a second leaf with nats-server's error",
   ...leafTestOptions(hubImpl()),
-  ignore: leafTestOptions(hubImpl()).ignore || AWAITS_ACTOR_WIRING,
+  ignore: leafTestOptions(hubImpl()).ignore,
   fn: () =>
     withWorld(
       (world) =>
@@ -536,7 +532,7 @@ Deno.test({
 Deno.test({
   name: "operator mode - a WebSocket client whose user allows only STANDARD is refused",
   ...leafTestOptions(hubImpl()),
-  ignore: leafTestOptions(hubImpl()).ignore || AWAITS_ACTOR_WIRING,
+  ignore: leafTestOptions(hubImpl()).ignore,
   fn: () =>
     withWorld((world) =>
       withTopology(async (topology) => {

@@ -1152,3 +1152,19 @@ Deno.test("KeyLocator - CRLF line endings", () => {
   const locator = new KeyLocator("a = 1\r\n[t]\r\nb = 2\r\n");
   assert.deepEqual(locator.locate(["t", "b"]), { line: 3, column: 1 });
 });
+
+Deno.test("config - lame duck keys: durations as nats-server, under 30 s refused", () => {
+  const options = parseConfigText(
+    'lame_duck_duration = "45s"\nlame_duck_grace_period = 5\n',
+    "x.toml",
+  );
+  assert.equal(options.lameDuckDurationMs, 45_000);
+  assert.equal(options.lameDuckGracePeriodMs, 5_000);
+  assert.throws(
+    () => parseConfigText('lame_duck_duration = "4s"\n', "x.toml"),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.message.includes("x.toml:1:") &&
+      error.message.includes("invalid lame_duck_duration of 4s, minimum is 30 seconds"),
+  );
+});
