@@ -246,3 +246,64 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "monitor - a nats-server leaf and a nats-server hub appear in Canopy's endpoints",
+  ...serverTestOptions("nats-server"),
+  fn: async () => {
+    // Canopy hub with a nats-server 2.9.10 leaf, and a Canopy leaf of a nats-server hub.
+    const hub = await startServer({
+      server_name: "CHUB",
+      http_port: freePort(),
+      leafnodes: { port: AUTO_PORT },
+    }, { impl: "canopy" });
+    const natsHub = await startServer({
+      server_name: "NHUB",
+      leafnodes: { port: AUTO_PORT },
+    }, { impl: "nats-server" });
+    const servers = [hub, natsHub];
+    try {
+      servers.push(
+        await startServer({
+          server_name: "NLEAF",
+          leafnodes: { remotes: [{ url: `nats-leaf://127.0.0.1:${hub.leafPort}` }] },
+        }, { impl: "nats-server" }),
+      );
+      const leaf = await startServer({
+        server_name: "CLEAF",
+        http_port: freePort(),
+        leafnodes: { remotes: [{ url: `nats-leaf://127.0.0.1:${natsHub.leafPort}` }] },
+      }, { impl: "canopy" });
+      servers.push(leaf);
+
+      const hubLeafz = await pollJson(
+        httpPortOf(hub),
+        "/leafz",
+        (body) => (body.leafs as Json[]).some((l) => l.name === "NLEAF"),
+      );
+      const inbound = (hubLeafz.leafs as Json[]).find((l) => l.name === "NLEAF")!;
+      assert.equal(typeof inbound.rtt, "string");
+      assert.equal(inbound.compression, "not supported", "2.9.10 has no leaf compression");
+      assert.equal(inbound.account, "$G");
+      const varz = await getJson(httpPortOf(hub), "/varz");
+      assert.equal(varz.leafnodes, 1);
+      assert.equal(typeof varz.server_id, "string");
+
+      const leafLeafz = await pollJson(
+        httpPortOf(leaf),
+        "/leafz",
+        (body) => (body.leafs as Json[]).some((l) => l.name === "NHUB"),
+      );
+      const outbound = (leafLeafz.leafs as Json[]).find((l) => l.name === "NHUB")!;
+      assert.equal(outbound.solicited, true);
+      assert.equal(outbound.is_spoke, true);
+      assert.equal((leafLeafz.remotes as Json[])[0].state, "connected");
+      const metrics = await fetch(`http://127.0.0.1:${httpPortOf(leaf)}/metrics`).then((r) =>
+        r.text()
+      );
+      assert.match(metrics, /canopy_leafnodes 1/);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  },
+});
