@@ -686,8 +686,12 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     this.#out.append(bytes);
   }
 
+  /** Both identities in every line: the peer's address and, once known, its user and account. */
   #label(): string {
-    return `${this.transport.remoteHost}:${this.transport.remotePort} - cid:${this.cid}`;
+    const who = this.account
+      ? ` - ${this.user ? `user "${this.user}" ` : ""}account ${this.account.accountName}`
+      : "";
+    return `${this.transport.remoteHost}:${this.transport.remotePort} - cid:${this.cid}${who}`;
   }
 
   /** Closes the connection: final `-ERR` if any, subscriptions forgotten, server told. */

@@ -413,8 +413,12 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     this.#out.flush();
   }
 
+  /** Both identities in every line: the peer's address and, once known, its name and our account. */
   get label(): string {
-    return `${this.transport.remoteHost}:${this.transport.remotePort} - lid:${this.cid}`;
+    const who = this.peerName
+      ? ` - ${this.peerName}${this.account ? ` account ${this.account.accountName}` : ""}`
+      : "";
+    return `${this.transport.remoteHost}:${this.transport.remotePort} - lid:${this.cid}${who}`;
   }
 
   #received(data: Uint8Array): void {

@@ -138,3 +138,22 @@ Deno.test("client connection - the server keeps serving after a connection crash
   await settle();
   assert.match(healthy.text(), /MSG a 1 2\r\nok\r\nPONG\r\n$/);
 });
+
+Deno.test("client connection - a violation is logged once, naming the peer, user and account", async () => {
+  const { connect, lines } = setup({
+    authorization: {
+      users: [{
+        user: "app",
+        password: "pw",
+        account: "$G",
+        permissions: { publish: { deny: ["secret.>"] } },
+      }],
+    },
+  });
+  const t = connect();
+  t.push('CONNECT {"verbose":false,"user":"app","pass":"pw"}\r\nPUB secret.x 1\r\nx\r\nPING\r\n');
+  for (let i = 0; i < 20 && !t.text().includes("PONG"); i++) await settle();
+  const violations = lines.filter((l) => l.includes("Permissions Violation"));
+  assert.equal(violations.length, 1, lines.join("\n"));
+  assert.match(violations[0], /127\.0\.0\.1:50000 - cid:\d+ - user "app" account \$G - /);
+});
