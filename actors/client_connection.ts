@@ -472,17 +472,7 @@ export class ClientConnection extends Actor<ClientMessage> implements ClientTarg
     this.#noResponders = connect.no_responders === true;
     this.echo = connect.echo !== false;
     this.clientName = connect.name;
-    this.#state = "authenticating";
-    this.#env.authenticator.authenticate(
-      connect,
-      this.#nonce,
-      this.#peerCertificate,
-      this.#env.connectionKind,
-    ).then(
-      (verdict) => this.tell({ kind: "authenticated", verdict }),
-      (error) =>
-        this.tell({ kind: "authenticated", verdict: { ok: false, reason: String(error) } }),
-    );
+    return connect;
   }
 
   #authenticated(verdict: AuthVerdict): void {

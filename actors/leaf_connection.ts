@@ -413,12 +413,9 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
     this.#out.flush();
   }
 
-  /** Both identities in every line: the peer's address and, once known, its name and our account. */
+  /** As nats-server: address and link id; the peer's name and account are in the lines that matter. */
   get label(): string {
-    const who = this.peerName
-      ? ` - ${this.peerName}${this.account ? ` account ${this.account.accountName}` : ""}`
-      : "";
-    return `${this.transport.remoteHost}:${this.transport.remotePort} - lid:${this.cid}${who}`;
+    return `${this.transport.remoteHost}:${this.transport.remotePort} - lid:${this.cid}`;
   }
 
   #received(data: Uint8Array): void {
