@@ -26,7 +26,6 @@
  */
 
 import type { ProcessStats } from "../helpers/process_stats.ts";
-import { runGatedPubSub } from "./gated_pub_sub_workload.ts";
 import { awaitInterest } from "./interest_probe.ts";
 import type { LatencySummary } from "./latency_stats.ts";
 import {
@@ -36,7 +35,12 @@ import {
   type TopologyStats,
 } from "./leaf_topology_process.ts";
 import { ServerExitedError } from "./measure_target.ts";
-import type { GeneratorUsage, PubSubOptions, PubSubResult } from "./pub_sub_workload.ts";
+import {
+  type GeneratorUsage,
+  type PubSubOptions,
+  type PubSubResult,
+  runPubSub,
+} from "./pub_sub_workload.ts";
 import {
   DEFAULT_REQUEST_SUBJECT,
   type RequesterReport,
@@ -178,7 +182,7 @@ export function measureLeafPubSub(
       : { publisher: topology.hubEndpoint, subscriber: topology.leafEndpoint };
     const before = await topology.readStats();
     let probeMs = 0;
-    const result = await runGatedPubSub(endpoints, {
+    const result = await runPubSub(endpoints, {
       ...options,
       subject: options.subject ?? "bench.leaf",
       gate: async () => {

@@ -36,6 +36,12 @@ export interface PubSubOptions {
   subject?: string;
   /** Bytes between two PINGs of the publisher; see `DEFAULT_WINDOW_BYTES`. */
   windowBytes?: number;
+  /**
+   * Runs once the subscriber's SUB is confirmed and the publisher is connected, before the
+   * first message; the run fails if it rejects. Across a leafnode link this is where the
+   * caller waits for the interest to reach the publisher's server (`interest_probe.ts`).
+   */
+  gate?: () => Promise<unknown>;
 }
 
 /** Resource use of one generator process during its part of the run. */
@@ -106,6 +112,7 @@ export async function runPubSub(
       subscriber.nextEvent(STARTUP_TIMEOUT_MS),
       publisher.nextEvent(STARTUP_TIMEOUT_MS),
     ]);
+    await options.gate?.();
     await publisher.send("go");
     const publish = expectReport(await publisher.nextEvent(options.timeoutMs), "publish");
     await subscriber.send("drain");
