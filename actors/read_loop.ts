@@ -24,6 +24,17 @@ export async function readLoop(options: ReadLoopOptions): Promise<void> {
   const { transport, gate } = options;
   let size = MIN_READ_BUFFER;
   try {
+    if (transport.readOwned !== undefined) {
+      for (;;) {
+        if (gate.holding) await gate.pass();
+        const data = await transport.readOwned();
+        if (data === null) break;
+        if (options.stopped()) return;
+        options.received(data);
+      }
+      options.ended();
+      return;
+    }
     for (;;) {
       if (gate.holding) await gate.pass();
       // A fresh buffer per read: parsed payloads are zero-copy views into it

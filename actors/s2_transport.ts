@@ -41,17 +41,7 @@ export class S2Transport implements Transport {
   }
 
   async read(buffer: Uint8Array): Promise<number | null> {
-    while (this.#decoded.length === 0) {
-      if (this.#ended) return null;
-      const n = await this.#inner.read(this.#readBuffer);
-      if (n === null) {
-        this.#ended = true;
-        this.#reader.end();
-        return null;
-      }
-      this.wireIn += n;
-      this.#decode(this.#readBuffer.subarray(0, n));
-    }
+    if (!await this.#fill()) return null;
     // Hand over as many decoded chunks as fit: one await per socket read, not per message.
     const decoded = this.#decoded;
     let n = 0;
@@ -64,6 +54,31 @@ export class S2Transport implements Transport {
       else decoded[0] = head.subarray(k);
     }
     return n;
+  }
+
+  /**
+   * The next decoded chunk as the stream reader made it: a new array, so the read loop takes it
+   * without the copy into its own buffer that `read` needs.
+   */
+  async readOwned(): Promise<Uint8Array | null> {
+    if (!await this.#fill()) return null;
+    return this.#decoded.shift()!;
+  }
+
+  /** Reads from the socket until some decoded data is queued; false at end of stream. */
+  async #fill(): Promise<boolean> {
+    while (this.#decoded.length === 0) {
+      if (this.#ended) return false;
+      const n = await this.#inner.read(this.#readBuffer);
+      if (n === null) {
+        this.#ended = true;
+        this.#reader.end();
+        return false;
+      }
+      this.wireIn += n;
+      this.#decode(this.#readBuffer.subarray(0, n));
+    }
+    return true;
   }
 
   async write(data: Uint8Array): Promise<number> {

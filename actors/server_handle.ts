@@ -6,6 +6,7 @@
 import type { ServerOptions } from "../config/options.ts";
 import { defaultOptions } from "../config/defaults.ts";
 import { ServerActor, type ServerDependencies } from "./server.ts";
+import { loadNativeCrc32c } from "../protocol/crc32c_native.ts";
 import { startMonitor } from "./monitor.ts";
 import { monitorViewOf } from "./monitor_view.ts";
 import type { ServerEventMap, ServerEventName } from "./server_events.ts";
@@ -76,7 +77,10 @@ export async function startServer(
   deps: ServerDependencies = {},
 ): Promise<CanopyServer> {
   const full: ServerOptions = { ...defaultOptions(), ...options };
+  // Before any link can negotiate S2: every compressed byte is checksummed on both ends.
+  const crc = await loadNativeCrc32c();
   const actor = new ServerActor(full, deps);
+  actor.logger.debug(`S2 checksums: CRC-32C ${crc.detail}`);
   // As in nats-server, monitoring is up before "Server is ready" is logged.
   const monitor = full.httpPort === undefined ? undefined : await startMonitor(
     monitorViewOf(actor),

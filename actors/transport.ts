@@ -9,6 +9,12 @@
 export interface Transport {
   /** Reads into `buffer`; resolves with the byte count, or null at end of stream. */
   read(buffer: Uint8Array): Promise<number | null>;
+  /**
+   * Optional: resolves with the next bytes received in a new array the caller owns, or null at
+   * end of stream. Transports that produce their bytes themselves (decompression) offer it so
+   * that the reader can take their output as it is instead of copying it into its own buffer.
+   */
+  readOwned?(): Promise<Uint8Array | null>;
   /** Writes some of `data`; resolves with how many bytes were taken. */
   write(data: Uint8Array): Promise<number>;
   /** Closes both directions; safe to call more than once. */

@@ -24,9 +24,21 @@
  */
 
 import { S2Error } from "./s2_error.ts";
+import { s2Kernel } from "./s2_kernel.ts";
 
 /** Compression levels, from none to slowest/smallest. */
 export type S2Level = "uncompressed" | "fast" | "better" | "best";
+
+/**
+ * Which code runs the block codec: `"wasm"`, the C twin of this file in `s2_kernel.ts`, for
+ * `fast`, `better` and decoding (when the runtime has WebAssembly), else `"typescript"`, this
+ * file. Both produce the same bytes and the same errors; the choice exists for tests and
+ * benchmarks.
+ */
+export type S2Engine = "wasm" | "typescript";
+
+/** The engine used when none is asked for. */
+export const DEFAULT_S2_ENGINE: S2Engine = s2Kernel === undefined ? "typescript" : "wasm";
 
 /** Largest decoded block an S2 stream may carry (4 MiB); also the default decode limit. */
 export const S2_MAX_BLOCK_SIZE = 4 * 1024 * 1024;
@@ -103,6 +115,8 @@ export interface DecodeBlockOptions {
    * {@linkcode S2_MAX_BLOCK_SIZE}: what an S2 stream may carry, and a bound on memory per call.
    */
   maxLength?: number;
+  /** Defaults to {@linkcode DEFAULT_S2_ENGINE}. */
+  engine?: S2Engine;
 }
 
 /**
@@ -127,7 +141,7 @@ export function decodeBlock(src: Uint8Array, options: DecodeBlockOptions = {}): 
     );
   }
   const dst = new Uint8Array(length);
-  decodeElements(src, headerBytes, dst, length);
+  decodeWith(options.engine ?? DEFAULT_S2_ENGINE, src, headerBytes, dst, length);
   return dst;
 }
 
@@ -144,7 +158,11 @@ export function decodeBlock(src: Uint8Array, options: DecodeBlockOptions = {}): 
  * console.log(n); // 17
  * ```
  */
-export function decodeBlockInto(src: Uint8Array, dst: Uint8Array): number {
+export function decodeBlockInto(
+  src: Uint8Array,
+  dst: Uint8Array,
+  engine: S2Engine = DEFAULT_S2_ENGINE,
+): number {
   const length = readHeader(src);
   if (length > dst.length) {
     throw new S2Error(
@@ -152,8 +170,31 @@ export function decodeBlockInto(src: Uint8Array, dst: Uint8Array): number {
       `Cannot decode S2 block: declared length ${length} exceeds the buffer of ${dst.length}`,
     );
   }
-  decodeElements(src, headerBytes, dst, length);
+  decodeWith(engine, src, headerBytes, dst, length);
   return length;
+}
+
+/**
+ * Decodes with the kernel when asked and present. A block the kernel refuses is decoded again
+ * here, which throws the S2Error that names the fault; should this code accept what the kernel
+ * refused, the two disagree, and that is reported rather than trusted.
+ */
+function decodeWith(
+  engine: S2Engine,
+  src: Uint8Array,
+  start: number,
+  dst: Uint8Array,
+  length: number,
+): void {
+  if (engine === "wasm" && s2Kernel !== undefined) {
+    if (s2Kernel.decodeInto(src, start, dst, length)) return;
+    decodeElements(src, start, dst, length);
+    throw new S2Error(
+      "engine_mismatch",
+      "Cannot decode S2 block: the WebAssembly decoder refused a block the TypeScript one accepts",
+    );
+  }
+  decodeElements(src, start, dst, length);
 }
 
 function truncated(what: string): S2Error {
@@ -860,14 +901,17 @@ class BestMatcher {
 export class S2BlockEncoder {
   /** The level this encoder compresses at. */
   readonly level: S2Level;
+  /** What runs `fast` and `better`; `best` always runs in TypeScript. */
+  readonly engine: S2Engine;
   #table: Int32Array | undefined;
   #shortTable: Int32Array | undefined;
   #best: BestMatcher | undefined;
 
   /** Creates an encoder; tables are allocated on first use. */
-  constructor(level: S2Level = "fast") {
+  constructor(level: S2Level = "fast", engine: S2Engine = DEFAULT_S2_ENGINE) {
     if (!LEVELS.includes(level)) throw new RangeError(`Unknown S2 level: "${level}"`);
     this.level = level;
+    this.engine = s2Kernel === undefined ? "typescript" : engine;
   }
 
   /**
@@ -890,6 +934,9 @@ export class S2BlockEncoder {
     if (n < MIN_COMPRESS_INPUT || this.level === "uncompressed") {
       return emitLiteral(dst, d, src, 0, n);
     }
+    if (this.engine === "wasm" && this.level !== "best") {
+      return s2Kernel!.encodeInto(this.level, src, dst, maxEncodedLength(n));
+    }
     switch (this.level) {
       case "fast":
         this.#table ??= new Int32Array(1 << FAST_BITS);
@@ -907,13 +954,15 @@ export class S2BlockEncoder {
 
 const LEVELS: readonly S2Level[] = ["uncompressed", "fast", "better", "best"];
 
-/** One shared encoder per level for {@linkcode encodeBlock}. */
-const sharedEncoders = new Map<S2Level, S2BlockEncoder>();
+/** One shared encoder per level and engine for {@linkcode encodeBlock}. */
+const sharedEncoders = new Map<string, S2BlockEncoder>();
 
 /** Options for {@linkcode encodeBlock}. */
 export interface EncodeBlockOptions {
   /** Compression level; defaults to `"fast"`. */
   level?: S2Level;
+  /** Defaults to {@linkcode DEFAULT_S2_ENGINE}. */
+  engine?: S2Engine;
 }
 
 /**
@@ -929,10 +978,12 @@ export interface EncodeBlockOptions {
  */
 export function encodeBlock(src: Uint8Array, options: EncodeBlockOptions = {}): Uint8Array {
   const level = options.level ?? "fast";
-  let encoder = sharedEncoders.get(level);
+  const engine = options.engine ?? DEFAULT_S2_ENGINE;
+  const key = `${level}/${engine}`;
+  let encoder = sharedEncoders.get(key);
   if (encoder === undefined) {
-    encoder = new S2BlockEncoder(level);
-    sharedEncoders.set(level, encoder);
+    encoder = new S2BlockEncoder(level, engine);
+    sharedEncoders.set(key, encoder);
   }
   const out = new Uint8Array(maxEncodedLength(src.length));
   const n = encoder.encodeInto(src, out);

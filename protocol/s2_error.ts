@@ -21,6 +21,8 @@
  * - `missing_identifier`: a data chunk arrived before any stream identifier.
  * - `reserved_chunk`: a chunk type in the reserved unskippable range `0x02`–`0x7f`.
  * - `bad_chunk`: a data chunk too short to hold its checksum.
+ * - `engine_mismatch`: the WebAssembly decoder refused a block that the TypeScript one accepts
+ *   (a bug in one of them: the block is not trusted).
  */
 export type S2ErrorReason =
   | "truncated"
@@ -32,7 +34,8 @@ export type S2ErrorReason =
   | "bad_identifier"
   | "missing_identifier"
   | "reserved_chunk"
-  | "bad_chunk";
+  | "bad_chunk"
+  | "engine_mismatch";
 
 /**
  * Corrupt or unsupported S2 input. The decoder that raised it must not be fed again: framed

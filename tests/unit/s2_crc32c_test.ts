@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { crc32c, maskCrc, maskedCrc32c } from "../../protocol/crc32c.ts";
+import {
+  crc32c,
+  crc32cAccelerated,
+  crc32cTable,
+  maskCrc,
+  maskedCrc32c,
+  useCrc32cAccelerator,
+} from "../../protocol/crc32c.ts";
+import { loadNativeCrc32c } from "../../protocol/crc32c_native.ts";
 import { randomBytes } from "../fixtures/s2/sample_data.ts";
 
 const te = new TextEncoder();
@@ -45,4 +53,46 @@ Deno.test("crc32c - masked form matches the spec's S2 stream examples", () => {
   assert.equal(maskedCrc32c(te.encode("PONG\r\n")), 0xe41b6ff5);
   assert.equal(maskCrc(0), 0xa282ead8);
   assert.equal(maskCrc(0xffffffff), (0xffffffff + 0xa282ead8) % 2 ** 32);
+});
+
+Deno.test("crc32c - the native addon loads under -A, agrees, and serves large inputs", async () => {
+  const choice = await loadNativeCrc32c();
+  assert.equal(choice.native, true, choice.detail);
+  assert.ok(crc32cAccelerated());
+  const data = randomBytes(70_000, 5);
+  for (const n of [0, 255, 256, 1000, 70_000]) {
+    const part = data.subarray(3, 3 + n);
+    assert.equal(crc32c(part, 0x1234), crc32cTable(part, 0x1234), `length ${n}`);
+  }
+});
+
+Deno.test("crc32c - an accelerator that disagrees is refused and changes nothing", () => {
+  const before = crc32cAccelerated();
+  const wrongPastOneKiB = (data: Uint8Array, crc: number) =>
+    data.length > 900 ? 1 : crc32cTable(data, crc);
+  assert.equal(useCrc32cAccelerator(wrongPastOneKiB), false);
+  assert.equal(useCrc32cAccelerator(() => 0), false);
+  assert.equal(crc32cAccelerated(), before);
+  assert.equal(crc32c(randomBytes(2000, 6)), slowCrc32c(randomBytes(2000, 6)));
+});
+
+Deno.test("crc32c - an accelerator is used only from 256 bytes and can be removed", () => {
+  const seen: number[] = [];
+  const counting = (data: Uint8Array, crc: number) => {
+    seen.push(data.length);
+    return crc32cTable(data, crc);
+  };
+  try {
+    assert.ok(useCrc32cAccelerator(counting));
+    seen.length = 0;
+    crc32c(new Uint8Array(255));
+    crc32c(new Uint8Array(256));
+    assert.deepEqual(seen, [256]);
+  } finally {
+    useCrc32cAccelerator(undefined);
+  }
+  assert.equal(crc32cAccelerated(), false);
+  seen.length = 0;
+  crc32c(new Uint8Array(4000));
+  assert.deepEqual(seen, []);
 });

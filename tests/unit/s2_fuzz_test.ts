@@ -1,16 +1,18 @@
 /**
- * Time-bounded fuzzing of the S2 codec (about 2.5 s in total). Each run uses a new seed, printed
+ * Time-bounded fuzzing of the S2 codec (about 4 s in total), including agreement of the WebAssembly
+ * and TypeScript engines. Each run uses a new seed, printed
  * in every failure message; rerun one with `S2_FUZZ_SEED=<seed> deno test -A <this file>`, or
  * fuzz longer with `S2_FUZZ_MS=<ms per test>`.
  */
 import assert from "node:assert/strict";
 import {
   decodeBlock,
+  DEFAULT_S2_ENGINE,
   encodeBlock,
   maxEncodedLength,
   S2_MAX_BLOCK_SIZE,
 } from "../../protocol/s2_block.ts";
-import type { S2Level } from "../../protocol/s2_block.ts";
+import type { S2Engine, S2Level } from "../../protocol/s2_block.ts";
 import { S2Error } from "../../protocol/s2_error.ts";
 import { S2StreamReader, S2StreamWriter } from "../../protocol/s2_stream.ts";
 import { buildBlock, expand } from "../fixtures/s2/block_builder.ts";
@@ -203,4 +205,47 @@ Deno.test("s2 fuzz - mutated and random streams fed in random pieces never crash
   });
   // Checksums catch nearly every mutation that still parses.
   assert.ok(errors > runs * 0.9, `only ${errors} of ${runs} corrupt streams were rejected`);
+});
+
+/** The outcome of a decode, comparable across engines: the bytes, or the error's text. */
+function decodeOutcome(block: Uint8Array, engine: S2Engine): Uint8Array | string {
+  const result = expectS2ErrorOr(() => decodeBlock(block, { maxLength: 400_000, engine }));
+  return result instanceof S2Error ? `${result.reason}: ${result.message}` : result;
+}
+
+Deno.test("s2 fuzz - the WebAssembly and TypeScript encoders write identical blocks", () => {
+  assert.equal(DEFAULT_S2_ENGINE, "wasm", "this runtime has WebAssembly");
+  const runs = fuzz("engines-encode", 40, (rng, i) => {
+    const data = structuredData(rng, rng.below(i % 10 === 0 ? 300_000 : 20_000));
+    for (const level of ["fast", "better"] as const) {
+      const wasm = encodeBlock(data, { level, engine: "wasm" });
+      assert.deepEqual(wasm, encodeBlock(data, { level, engine: "typescript" }), level);
+      assert.deepEqual(decodeBlock(wasm, { engine: "wasm" }), data, level);
+    }
+  });
+  assert.ok(runs >= 40);
+});
+
+Deno.test("s2 fuzz - both decoders give the same bytes or the same error on any input", () => {
+  const seeds = [
+    encodeBlock(natsText(3000), { level: "fast" }),
+    encodeBlock(jsonText(2000), { level: "better" }),
+    encodeBlock(jsonText(2000), { level: "best" }),
+    buildBlock([
+      { kind: "literal", data: natsText(100) },
+      { kind: "copy2", offset: 90, length: 40 },
+      { kind: "repeat", length: 500 },
+      { kind: "copy4", offset: 7, length: 9 },
+    ]),
+  ];
+  let errors = 0;
+  const runs = fuzz("engines-decode", 500, (rng, i) => {
+    const input = i % 4 === 0
+      ? buildBlock(randomElements(rng))
+      : mutate(rng, seeds[rng.below(seeds.length)]);
+    const wasm = decodeOutcome(input, "wasm");
+    assert.deepEqual(wasm, decodeOutcome(input, "typescript"));
+    if (typeof wasm === "string") errors++;
+  });
+  assert.ok(errors > runs / 8, `only ${errors} of ${runs} inputs were rejected`);
 });

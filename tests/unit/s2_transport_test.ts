@@ -151,6 +151,30 @@ Deno.test("s2 transport - reads survive byte-by-byte arrival and tiny read buffe
   assert.deepEqual(await readExactly(s2, 2306, 7), concat(plain));
 });
 
+Deno.test("s2 transport - readOwned hands over each decoded chunk as a new array", async () => {
+  const writer = new S2StreamWriter({ level: "fast", identifierPerWrite: true });
+  const plain = [natsText(70_000, 5), te.encode("PING\r\n"), jsonText(3000)];
+  const wire = concat(plain.map((p) => writer.write(p)));
+  const inner = new MemoryTransport();
+  const s2 = new S2Transport(inner, "s2_fast");
+  for (let o = 0; o < wire.length; o += 1000) inner.push(wire.subarray(o, o + 1000));
+  inner.push(new Uint8Array(0));
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  while (total < 73_006) {
+    const chunk = await s2.readOwned();
+    assert.ok(chunk !== null);
+    chunks.push(chunk);
+    total += chunk.length;
+  }
+  assert.deepEqual(concat(chunks), concat(plain));
+  // Each is the reader's own output: no two share bytes, so the caller may keep them all.
+  const [first, second] = chunks;
+  assert.ok(first.buffer !== second.buffer || first.byteOffset + first.length <= second.byteOffset);
+  inner.closed = true;
+  assert.equal(await s2.readOwned(), null);
+});
+
 Deno.test("s2 transport - setLevel changes the block types, the peer decodes them all", async () => {
   const [a, b] = memoryPair();
   const writer = new S2Transport(a, "s2_uncompressed");
