@@ -22,6 +22,12 @@ export interface Crc32cChoice {
 const ADDON: string = "@node-rs/crc32";
 
 let loading: Promise<Crc32cChoice> | undefined;
+let loaded: Crc32cFunction | undefined;
+
+/** The native CRC-32C once {@linkcode loadNativeCrc32c} has installed it (for benchmarks). */
+export function nativeCrc32c(): Crc32cFunction | undefined {
+  return loaded;
+}
 
 /** Installs the native CRC-32C once per isolate; later calls return the first outcome. */
 export function loadNativeCrc32c(): Promise<Crc32cChoice> {
@@ -41,6 +47,7 @@ async function load(): Promise<Crc32cChoice> {
     if (!useCrc32cAccelerator(addon.crc32c)) {
       return { native: false, detail: "table-driven (the native addon gave wrong checksums)" };
     }
+    loaded = addon.crc32c;
     return { native: true, detail: "native (@node-rs/crc32)" };
   } catch (error) {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);

@@ -19,7 +19,7 @@ import {
   S2_MAX_BLOCK_SIZE,
   S2BlockEncoder,
 } from "./s2_block.ts";
-import type { S2Level } from "./s2_block.ts";
+import type { S2Engine, S2Level } from "./s2_block.ts";
 import { S2Error } from "./s2_error.ts";
 
 const CHUNK_IDENTIFIER = 0xff;
@@ -118,6 +118,8 @@ export interface S2ReaderOptions {
    * it hands over each chunk as soon as it is decoded.
    */
   maxFeedOutput?: number;
+  /** Which block decoder runs; see {@linkcode S2Engine}. */
+  engine?: S2Engine;
 }
 
 /**
@@ -141,6 +143,7 @@ export interface S2ReaderOptions {
 export class S2StreamReader {
   readonly #maxS2Block: number;
   readonly #maxFeedOutput: number;
+  readonly #engine: S2Engine | undefined;
   #maxBlock: number;
   #started = false;
   #failed: unknown = undefined;
@@ -166,6 +169,7 @@ export class S2StreamReader {
     this.#maxS2Block = max;
     this.#maxBlock = max;
     this.#maxFeedOutput = options.maxFeedOutput ?? 64 * 1024 * 1024;
+    this.#engine = options.engine;
   }
 
   /** Bytes of an incomplete chunk (header or body) held until the rest arrives. */
@@ -368,7 +372,7 @@ export class S2StreamReader {
         );
       }
       data = this.#allocate(length);
-      decodeBlockInto(block, data);
+      decodeBlockInto(block, data, this.#engine);
     } else if (owned) {
       data = body.subarray(CHECKSUM);
     } else {
@@ -441,6 +445,8 @@ export interface S2WriterOptions {
    * construction or {@linkcode S2StreamWriter.reset}).
    */
   identifierPerWrite?: boolean;
+  /** Which block encoder runs; see {@linkcode S2Engine}. */
+  engine?: S2Engine;
 }
 
 /** Above this, a write's framing goes to a one-off buffer instead of the reused scratch one. */
@@ -482,7 +488,7 @@ export class S2StreamWriter {
     this.blockSize = Math.floor(blockSize);
     this.#identifierPerWrite = options.identifierPerWrite ?? false;
     // Validates the level too.
-    const encoder = new S2BlockEncoder(this.level);
+    const encoder = new S2BlockEncoder(this.level, options.engine);
     this.#encoder = this.level === "uncompressed" ? undefined : encoder;
   }
 

@@ -12,9 +12,10 @@
  * @module
  */
 
-import { crc32c } from "../../protocol/crc32c.ts";
+import { crc32c, useCrc32cAccelerator } from "../../protocol/crc32c.ts";
+import { loadNativeCrc32c, nativeCrc32c } from "../../protocol/crc32c_native.ts";
 import { decodeBlockInto, maxEncodedLength, S2BlockEncoder } from "../../protocol/s2_block.ts";
-import type { S2Level } from "../../protocol/s2_block.ts";
+import type { S2Engine, S2Level } from "../../protocol/s2_block.ts";
 import { S2StreamReader, S2StreamWriter } from "../../protocol/s2_stream.ts";
 import { jsonText, natsText, randomBytes } from "../fixtures/s2/sample_data.ts";
 import { formatTable } from "./text_table.ts";
@@ -43,10 +44,22 @@ function mbps(value: number): string {
   return value >= 10_000 ? "memcpy" : value.toFixed(0);
 }
 
+/** The engines that run `level`: WebAssembly only has `fast` and `better`. */
+function enginesFor(level: S2Level): S2Engine[] {
+  return level === "fast" || level === "better" ? ["wasm", "typescript"] : ["typescript"];
+}
+
 function benchPayload(name: string, data: Uint8Array): string[][] {
   const rows: string[][] = [];
   for (const level of LEVELS) {
-    const encoder = new S2BlockEncoder(level);
+    for (const engine of enginesFor(level)) rows.push(benchLevel(name, data, level, engine));
+  }
+  return rows;
+}
+
+function benchLevel(name: string, data: Uint8Array, level: S2Level, engine: S2Engine): string[] {
+  {
+    const encoder = new S2BlockEncoder(level, engine);
     const block = new Uint8Array(maxEncodedLength(data.length));
     let blockSize = 0;
     const compress = throughput(data.length, () => {
@@ -55,32 +68,32 @@ function benchPayload(name: string, data: Uint8Array): string[][] {
     const out = new Uint8Array(data.length);
     const encoded = block.subarray(0, blockSize);
     const decompress = throughput(data.length, () => {
-      decodeBlockInto(encoded, out);
+      decodeBlockInto(encoded, out, engine);
     });
     if (!out.every((b, i) => b === data[i])) throw new Error(`${name}/${level}: round trip failed`);
 
-    const writer = new S2StreamWriter({ level });
+    const writer = new S2StreamWriter({ level, engine });
     let wire: Uint8Array = new Uint8Array(0);
     const streamCompress = throughput(data.length, () => {
       writer.reset();
       wire = writer.write(data);
     });
     const streamDecompress = throughput(data.length, () => {
-      const reader = new S2StreamReader();
+      const reader = new S2StreamReader({ engine });
       reader.feedEach(wire, () => {});
       reader.end();
     });
-    rows.push([
+    return [
       name,
       level,
+      engine,
       mbps(compress),
       mbps(decompress),
       mbps(streamCompress),
       mbps(streamDecompress),
       (wire.length / data.length).toFixed(3),
-    ]);
+    ];
   }
-  return rows;
 }
 
 /** A router flushing batches of `flush` bytes, the peer reading 64 KiB socket reads. */
@@ -167,31 +180,56 @@ const payloads: [string, Uint8Array][] = [
   ["random", randomBytes(SIZE, 1)],
 ];
 
-console.log(`S2 codec, 1 MiB payloads, Deno ${Deno.version.deno}, MB/s of uncompressed data\n`);
+// As a server does at startup: the stream columns include the checksum.
+const crcChoice = await loadNativeCrc32c();
+console.log(`S2 codec, 1 MiB payloads, Deno ${Deno.version.deno}, MB/s of uncompressed data`);
+console.log(`(stream columns include CRC-32C, ${crcChoice.detail})\n`);
 console.log(
   formatTable(
-    ["payload", "level", "compress", "decompress", "stream comp", "stream decomp", "ratio"],
+    [
+      "payload",
+      "level",
+      "engine",
+      "compress",
+      "decompress",
+      "stream comp",
+      "stream decomp",
+      "ratio",
+    ],
     payloads.flatMap(([name, data]) => benchPayload(name, data)),
-    { leftColumns: 2 },
+    { leftColumns: 3 },
   ).join("\n"),
 );
 
-/** CRC-32C MB/s over the JSON payload, whole and in 1 KiB pieces (one per flush). */
-function benchCrc(data: Uint8Array): string[][] {
+/**
+ * CRC-32C MB/s over the JSON payload, whole and in 1 KiB pieces (one per flush), with the table
+ * code and, when it loads, the native addon.
+ */
+async function benchCrc(data: Uint8Array): Promise<string[][]> {
   let sink = 0;
-  const rows = [1024, data.length].map((piece) => [
-    piece === data.length ? "1 MiB" : "1 KiB",
-    mbps(throughput(data.length, () => {
-      for (let o = 0; o < data.length; o += piece) sink ^= crc32c(data.subarray(o, o + piece));
-    })),
-  ]);
+  const measure = (label: string) =>
+    [1024, data.length].map((piece) => [
+      label,
+      piece === data.length ? "1 MiB" : "1 KiB",
+      mbps(throughput(data.length, () => {
+        for (let o = 0; o < data.length; o += piece) sink ^= crc32c(data.subarray(o, o + piece));
+      })),
+    ]);
+  const native = nativeCrc32c();
+  useCrc32cAccelerator(undefined);
+  const rows = measure("table");
+  if (native !== undefined) {
+    useCrc32cAccelerator(native);
+    rows.push(...measure("native"));
+  }
   if (sink === 0.5) console.log(sink); // keeps the checksums observable
   return rows;
 }
 
 console.log(`\nCRC-32C of JSON, checksummed in pieces of\n`);
 console.log(
-  formatTable(["piece", "MB/s"], benchCrc(payloads[1][1]), { leftColumns: 1 }).join("\n"),
+  formatTable(["code", "piece", "MB/s"], await benchCrc(payloads[1][1]), { leftColumns: 2 })
+    .join("\n"),
 );
 console.log(`\nRouter path: flushes of 1 and 16 KiB, each a complete stream as nats-server frames`);
 console.log(`them, read back in 64 KiB pieces\n`);
