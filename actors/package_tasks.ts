@@ -30,7 +30,7 @@ const RUNTIME_UNAVAILABLE =
   /denort|dl\.deno\.land|Setting up base binary|error sending request|dns error/i;
 
 /** What `deno bundle` prints when it cannot fetch esbuild from npm. */
-const BUNDLER_UNAVAILABLE = /esbuild|registry\.npmjs\.org|error sending request|dns error/i;
+const BUNDLER_UNAVAILABLE = /esbuild|error sending request|dns error/i;
 
 /**
  * Builds the `deno compile` arguments for `output`.
@@ -99,9 +99,9 @@ export function compileFailureHelp(stderr: string): string | undefined {
 export function bundleFailureHelp(stderr: string): string | undefined {
   if (!BUNDLER_UNAVAILABLE.test(stderr)) return undefined;
   return [
-    "Cannot bundle: `deno bundle` runs esbuild, which it downloads from the npm registry",
-    "(registry.npmjs.org) on first use, and it could not get it (see above). Run it once where",
-    "the registry is reachable (or through your npm mirror, NPM_CONFIG_REGISTRY); it is cached",
+    "Cannot bundle: `deno bundle` runs esbuild, which it downloads from the npm registry on",
+    "first use, and it could not get it (see above). Run it once where the registry is",
+    "reachable (or through your npm mirror, NPM_CONFIG_REGISTRY); it is cached",
     "afterwards. `deno run -A mod.ts` needs no bundle.",
   ].join("\n");
 }

@@ -1,8 +1,9 @@
 /**
  * The S2 block encoder (`fast`, `better`) and decoder compiled to WebAssembly from
  * `protocol/wasm/s2_kernel.c`: the same algorithms as the TypeScript in `s2_block.ts`, producing
- * the same bytes, at about 1.3× (encode) and 2× (decode) the speed in V8. `s2_block.ts` uses it
- * whenever the runtime has WebAssembly and falls back to its own code otherwise.
+ * the same bytes, at about 1.2× (encode) and 1.4–1.6× (decode) the speed of the TypeScript on
+ * JSON (`tests/bench/s2_bench.ts`). `s2_block.ts` uses it whenever the runtime has WebAssembly
+ * and falls back to its own code otherwise.
  *
  * The module owns one linear memory: hash tables at its start, then a work area that holds one
  * call's input and output. Inputs are copied in and results copied out; the copies cost a few

@@ -3,7 +3,7 @@
 
 /** SHA-256 of the `s2_kernel.c` this module was built from. */
 export const S2_KERNEL_SOURCE_SHA256 =
-  "bd970031ab3b20af6bebebf8c07646a5c97a4d1b7c553661072df142765d7680";
+  "64c7a40eca5c55100c028f319bbb3f69a3cdcb302a3cc630164a82eb89be5d3a";
 
 /** The compiler that built it: Debian clang version 14.0.6. */
 export const S2_KERNEL_COMPILER = "Debian clang version 14.0.6";
