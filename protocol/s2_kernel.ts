@@ -7,7 +7,9 @@
  *
  * The module owns one linear memory: hash tables at its start, then a work area that holds one
  * call's input and output. Inputs are copied in and results copied out; the copies cost a few
- * percent of the coding work and keep the caller's buffers ordinary `Uint8Array`s.
+ * percent of the coding work and keep the caller's buffers ordinary `Uint8Array`s. The memory
+ * grows to fit the largest call so far, at most about 10 MiB (a 4 MiB block in and out plus the
+ * tables), and is kept for the next one.
  *
  * @module
  */
