@@ -205,7 +205,7 @@ console.log(
  * CRC-32C MB/s over the JSON payload, whole and in 1 KiB pieces (one per flush), with the table
  * code and, when it loads, the native addon.
  */
-async function benchCrc(data: Uint8Array): Promise<string[][]> {
+function benchCrc(data: Uint8Array): string[][] {
   let sink = 0;
   const measure = (label: string) =>
     [1024, data.length].map((piece) => [
@@ -228,7 +228,7 @@ async function benchCrc(data: Uint8Array): Promise<string[][]> {
 
 console.log(`\nCRC-32C of JSON, checksummed in pieces of\n`);
 console.log(
-  formatTable(["code", "piece", "MB/s"], await benchCrc(payloads[1][1]), { leftColumns: 2 })
+  formatTable(["code", "piece", "MB/s"], benchCrc(payloads[1][1]), { leftColumns: 2 })
     .join("\n"),
 );
 console.log(`\nRouter path: flushes of 1 and 16 KiB, each a complete stream as nats-server frames`);
