@@ -21,6 +21,9 @@ export interface Crc32cChoice {
  */
 const ADDON: string = "@node-rs/crc32";
 
+/** How long startup waits for the addon (normally milliseconds, from the local cache). */
+const LOAD_TIMEOUT_MS = 5000;
+
 let loading: Promise<Crc32cChoice> | undefined;
 let loaded: Crc32cFunction | undefined;
 
@@ -42,8 +45,18 @@ async function load(): Promise<Crc32cChoice> {
   if (state !== "granted") {
     return { native: false, detail: "table-driven (no --allow-ffi for the native addon)" };
   }
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const addon = await import(ADDON) as { crc32c: Crc32cFunction };
+    // A first run may have to download the addon; a server must not wait long for a speed-up.
+    const addon = await Promise.race([
+      import(ADDON) as Promise<{ crc32c: Crc32cFunction }>,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`not loaded within ${LOAD_TIMEOUT_MS} ms`)),
+          LOAD_TIMEOUT_MS,
+        );
+      }),
+    ]);
     if (!useCrc32cAccelerator(addon.crc32c)) {
       return { native: false, detail: "table-driven (the native addon gave wrong checksums)" };
     }
@@ -52,5 +65,7 @@ async function load(): Promise<Crc32cChoice> {
   } catch (error) {
     const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
     return { native: false, detail: `table-driven (native addon unavailable: ${reason})` };
+  } finally {
+    clearTimeout(timer);
   }
 }

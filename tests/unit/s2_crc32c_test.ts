@@ -96,3 +96,24 @@ Deno.test("crc32c - an accelerator is used only from 256 bytes and can be remove
   crc32c(new Uint8Array(4000));
   assert.deepEqual(seen, []);
 });
+
+Deno.test("crc32c - without --allow-ffi the table code runs and says why", async () => {
+  const module = new URL("../../protocol/crc32c_native.ts", import.meta.url).href;
+  const script = `const { loadNativeCrc32c } = await import(${JSON.stringify(module)});
+    console.log(JSON.stringify(await loadNativeCrc32c()));`;
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(file, script);
+  // `deno eval` would grant everything; `deno run` grants only what is listed.
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--allow-read", "--allow-env", file],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output().finally(() => Deno.remove(file));
+  assert.ok(output.success, new TextDecoder().decode(output.stderr));
+  const choice = JSON.parse(new TextDecoder().decode(output.stdout));
+  assert.deepEqual(choice, {
+    native: false,
+    detail: "table-driven (no --allow-ffi for the native addon)",
+  });
+});
