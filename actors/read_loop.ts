@@ -22,33 +22,35 @@ export interface ReadLoopOptions {
 
 export async function readLoop(options: ReadLoopOptions): Promise<void> {
   const { transport, gate } = options;
-  let size = MIN_READ_BUFFER;
+  // Transports that make their own arrays (S2) hand them over; the others read into ours.
+  const next = transport.readOwned?.bind(transport) ?? freshBufferReader(transport);
   try {
-    if (transport.readOwned !== undefined) {
-      for (;;) {
-        if (gate.holding) await gate.pass();
-        const data = await transport.readOwned();
-        if (data === null) break;
-        if (options.stopped()) return;
-        options.received(data);
-      }
-      options.ended();
-      return;
-    }
     for (;;) {
       if (gate.holding) await gate.pass();
-      // A fresh buffer per read: parsed payloads are zero-copy views into it
-      // and may still sit in other actors' mailboxes.
-      const buffer = new Uint8Array(size);
-      const n = await transport.read(buffer);
-      if (n === null) break;
+      const data = await next();
+      if (data === null) break;
       if (options.stopped()) return;
-      if (n === size && size < MAX_READ_BUFFER) size *= 2;
-      else if (n < size / 4 && size > MIN_READ_BUFFER) size /= 2;
-      options.received(buffer.subarray(0, n));
+      options.received(data);
     }
     options.ended();
   } catch (error) {
     options.ended(error);
   }
+}
+
+/**
+ * Reads into a fresh buffer each time: parsed payloads are zero-copy views into it and may
+ * still sit in other actors' mailboxes. The size follows the traffic, doubling when a read fills
+ * the buffer and halving when it uses under a quarter.
+ */
+function freshBufferReader(transport: Transport): () => Promise<Uint8Array | null> {
+  let size = MIN_READ_BUFFER;
+  return async () => {
+    const buffer = new Uint8Array(size);
+    const n = await transport.read(buffer);
+    if (n === null) return null;
+    if (n === size && size < MAX_READ_BUFFER) size *= 2;
+    else if (n < size / 4 && size > MIN_READ_BUFFER) size /= 2;
+    return buffer.subarray(0, n);
+  };
 }
