@@ -13,6 +13,7 @@ import { PrefixedTransport } from "./tls_transport.ts";
 import type { Transport } from "./transport.ts";
 import type { CompressionOptions } from "../config/options.ts";
 import {
+  type CompressionLevel,
   type CompressionMode,
   resolveLevel,
   selectCompression,
@@ -31,6 +32,17 @@ const INITIAL_RTT_MS = 0;
 /** Our configured mode; nats-server defaults to `s2_auto` for leafnodes and remotes. */
 export function localMode(options: CompressionOptions | undefined): CompressionMode {
   return (options?.mode ?? "s2_auto") as CompressionMode;
+}
+
+/** What either side needs to negotiate. */
+export interface NegotiationOptions {
+  /** This side's `compression` setting; absent means nats-server's default. */
+  compression?: CompressionOptions;
+  clock: Clock;
+  /** How long to wait for the peer's INFO. */
+  timeoutMs: number;
+  /** This side's INFO fields, sent again with `compression` when both sides want S2. */
+  info: () => Record<string, unknown>;
 }
 
 export interface Negotiated {
@@ -71,26 +83,19 @@ function infoOf(line: string): Record<string, unknown> | undefined {
 export async function solicitCompression(
   transport: Transport,
   firstInfo: string,
-  options: {
-    compression?: CompressionOptions;
-    clock: Clock;
-    startedAt: number;
-    timeoutMs: number;
-    info: () => Record<string, unknown>;
-  },
+  options: NegotiationOptions,
 ): Promise<Negotiated & { firstInfo: string }> {
   const local = localMode(options.compression);
   const info = infoOf(firstInfo) ?? {};
   const chosen = selectCompression(local, info.compression as string | undefined);
   if (typeof chosen === "object") return await refuseMode(transport, chosen.error);
   if (!usesS2(chosen)) return { transport, firstInfo, mode: chosen };
-  const level = resolveLevel(chosen, INITIAL_RTT_MS, options.compression?.rttThresholdsMs);
-  const ours = { ...options.info(), compression: local === "s2_auto" ? "s2_auto" : chosen };
-  await writeAll(transport, encodeInfo(ours));
+  const { level, ourInfo } = s2Start(options, local, chosen);
+  await writeAll(transport, ourInfo);
   const s2 = new S2Transport(transport, level);
   const second = await readFirstLine(s2, options.clock, options.timeoutMs);
   return {
-    transport: second.rest.length > 0 ? new PrefixedTransport(s2, second.rest) : s2,
+    transport: withPrefix(s2, second.rest),
     firstInfo: second.line,
     mode: level,
     s2,
@@ -105,13 +110,7 @@ export async function solicitCompression(
  */
 export async function acceptCompression(
   transport: Transport,
-  options: {
-    compression?: CompressionOptions;
-    clock: Clock;
-    startedAt: number;
-    timeoutMs: number;
-    info: () => Record<string, unknown>;
-  },
+  options: NegotiationOptions,
 ): Promise<Negotiated> {
   const { line, rest } = await readFirstLine(transport, options.clock, options.timeoutMs);
   const info = infoOf(line);
@@ -123,15 +122,30 @@ export async function acceptCompression(
   const local = localMode(options.compression);
   const chosen = selectCompression(local, info.compression as string | undefined);
   if (typeof chosen === "object") return await refuseMode(transport, chosen.error);
-  if (!usesS2(chosen)) {
-    return {
-      transport: rest.length > 0 ? new PrefixedTransport(transport, rest) : transport,
-      mode: chosen,
-    };
-  }
-  const level = resolveLevel(chosen, INITIAL_RTT_MS, options.compression?.rttThresholdsMs);
+  if (!usesS2(chosen)) return { transport: withPrefix(transport, rest), mode: chosen };
+  const { level, ourInfo } = s2Start(options, local, chosen);
   const s2 = new S2Transport(transport, level, rest);
-  const ours = { ...options.info(), compression: local === "s2_auto" ? "s2_auto" : chosen };
-  await s2.write(encodeInfo(ours));
+  await s2.write(ourInfo);
   return { transport: s2, mode: level, s2 };
+}
+
+/**
+ * Both sides, once S2 is agreed: the level to write at first, and our INFO advertising our
+ * mode (`s2_auto` stays `s2_auto`, so the peer knows our level may change).
+ */
+function s2Start(
+  options: NegotiationOptions,
+  local: CompressionMode,
+  chosen: CompressionMode,
+): { level: CompressionLevel; ourInfo: Uint8Array } {
+  const compression = local === "s2_auto" ? "s2_auto" : chosen;
+  return {
+    level: resolveLevel(chosen, INITIAL_RTT_MS, options.compression?.rttThresholdsMs),
+    ourInfo: encodeInfo({ ...options.info(), compression }),
+  };
+}
+
+/** `transport`, first yielding `rest`: bytes read past a line that belong to what follows. */
+function withPrefix(transport: Transport, rest: Uint8Array): Transport {
+  return rest.length > 0 ? new PrefixedTransport(transport, rest) : transport;
 }

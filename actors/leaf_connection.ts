@@ -317,7 +317,6 @@ export class LeafConnection extends Actor<LeafMessage> implements LeafTarget {
         const negotiated = await acceptCompression(this.#transport, {
           compression: this.#env.compression,
           clock: this.#env.clock,
-          startedAt: this.startedAt,
           timeoutMs: this.#env.options.authTimeoutMs + 1000,
           info: () => ({ ...this.#env.info(), client_id: this.cid, nonce: this.#nonce }),
         });

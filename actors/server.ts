@@ -299,7 +299,6 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     remote: RemoteOptions,
     servername: string | undefined,
   ): Promise<PreparedLink> {
-    const startedAt = this.clock.now();
     if (url.protocol === "ws:" || url.protocol === "wss:") {
       return await prepareWebsocketRemote(raw, url, remote, this.clock, servername);
     }
@@ -307,7 +306,6 @@ export class ServerActor extends Actor<ServerMessage> implements Supervisor {
     const negotiated = await solicitCompression(prepared.transport, prepared.firstInfo, {
       compression: remote.compression,
       clock: this.clock,
-      startedAt,
       timeoutMs: remote.firstInfoTimeoutMs,
       info: () => ({ ...this.#leafInfo() }),
     });

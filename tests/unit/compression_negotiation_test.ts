@@ -107,7 +107,6 @@ function acceptOptions(
   return {
     compression,
     clock,
-    startedAt: START_MS,
     timeoutMs: TIMEOUT_MS,
     info: () => ({ ...HUB_INFO }),
   };
@@ -120,7 +119,6 @@ function solicitOptions(
   return {
     compression,
     clock,
-    startedAt: START_MS,
     timeoutMs: TIMEOUT_MS,
     info: () => ({ ...LEAF_INFO }),
   };
