@@ -23,11 +23,24 @@ export interface ReadLoopOptions {
 export async function readLoop(options: ReadLoopOptions): Promise<void> {
   const { transport, gate } = options;
   // Transports that make their own arrays (S2) hand them over; the others read into ours.
-  const next = transport.readOwned?.bind(transport) ?? freshBufferReader(transport);
+  const readOwned = transport.readOwned?.bind(transport);
+  let size = MIN_READ_BUFFER;
   try {
     for (;;) {
       if (gate.holding) await gate.pass();
-      const data = await next();
+      let data: Uint8Array | null;
+      if (readOwned !== undefined) {
+        data = await readOwned();
+      } else {
+        // A fresh buffer per read: parsed payloads are zero-copy views into it
+        // and may still sit in other actors' mailboxes. Awaited here, not in a
+        // helper: an extra await would reorder reads against writes.
+        const buffer = new Uint8Array(size);
+        const n = await transport.read(buffer);
+        data = n === null ? null : buffer.subarray(0, n);
+        if (n === size && size < MAX_READ_BUFFER) size *= 2;
+        else if (n !== null && n < size / 4 && size > MIN_READ_BUFFER) size /= 2;
+      }
       if (data === null) break;
       if (options.stopped()) return;
       options.received(data);
@@ -36,21 +49,4 @@ export async function readLoop(options: ReadLoopOptions): Promise<void> {
   } catch (error) {
     options.ended(error);
   }
-}
-
-/**
- * Reads into a fresh buffer each time: parsed payloads are zero-copy views into it and may
- * still sit in other actors' mailboxes. The size follows the traffic, doubling when a read fills
- * the buffer and halving when it uses under a quarter.
- */
-function freshBufferReader(transport: Transport): () => Promise<Uint8Array | null> {
-  let size = MIN_READ_BUFFER;
-  return async () => {
-    const buffer = new Uint8Array(size);
-    const n = await transport.read(buffer);
-    if (n === null) return null;
-    if (n === size && size < MAX_READ_BUFFER) size *= 2;
-    else if (n < size / 4 && size > MIN_READ_BUFFER) size /= 2;
-    return buffer.subarray(0, n);
-  };
 }
