@@ -16,6 +16,7 @@
 import type { Logger } from "./logger.ts";
 import type {
   ClientSnapshot,
+  ConnectionActivity,
   LeafSnapshot,
   MonitorView,
   PolicySnapshot,
@@ -383,18 +384,7 @@ function clientRow(c: ClientSnapshot, now: number, o: ConnRenderOptions): ConnRo
         cid: c.cid,
         kind: "Client",
         type: "nats",
-        ip: c.ip,
-        port: c.port,
-        start: isoTime(c.start),
-        last_activity: isoTime(c.lastActivity),
-        uptime: uptime(now - c.start),
-        idle: uptime(now - c.lastActivity),
-        pending_bytes: c.pendingBytes,
-        in_msgs: c.inMsgs,
-        out_msgs: c.outMsgs,
-        in_bytes: c.inBytes,
-        out_bytes: c.outBytes,
-        subscriptions: c.subscriptionCount,
+        ...activityFields(c, now),
         name: c.name || undefined,
         authorized_user: o.auth ? c.user || undefined : undefined,
         account: o.auth && c.account !== "$G" ? c.account : undefined,
@@ -414,6 +404,24 @@ function clientRow(c: ClientSnapshot, now: number, o: ConnRenderOptions): ConnRo
   };
 }
 
+/** The `/connz` fields every connection has, in nats-server's order. */
+function activityFields(c: ConnectionActivity, now: number): Record<string, unknown> {
+  return {
+    ip: c.ip,
+    port: c.port,
+    start: isoTime(c.start),
+    last_activity: isoTime(c.lastActivity),
+    uptime: uptime(now - c.start),
+    idle: uptime(now - c.lastActivity),
+    pending_bytes: c.pendingBytes,
+    in_msgs: c.inMsgs,
+    out_msgs: c.outMsgs,
+    in_bytes: c.inBytes,
+    out_bytes: c.outBytes,
+    subscriptions: c.subscriptionCount,
+  };
+}
+
 function leafRow(l: LeafSnapshot, now: number, o: ConnRenderOptions): ConnRow {
   return {
     ...l,
@@ -422,18 +430,7 @@ function leafRow(l: LeafSnapshot, now: number, o: ConnRenderOptions): ConnRow {
       return {
         cid: l.cid,
         kind: "Leafnode",
-        ip: l.ip,
-        port: l.port,
-        start: isoTime(l.start),
-        last_activity: isoTime(l.lastActivity),
-        uptime: uptime(now - l.start),
-        idle: uptime(now - l.lastActivity),
-        pending_bytes: l.pendingBytes,
-        in_msgs: l.inMsgs,
-        out_msgs: l.outMsgs,
-        in_bytes: l.inBytes,
-        out_bytes: l.outBytes,
-        subscriptions: l.subscriptionCount,
+        ...activityFields(l, now),
         name: l.peerName || undefined,
         account: o.auth && l.account !== "$G" ? l.account : undefined,
         subscriptions_list: o.subs && interest.length > 0

@@ -113,8 +113,8 @@ export interface SubscriptionSnapshot {
   cid: number;
 }
 
-/** One client connection. */
-export interface ClientSnapshot {
+/** What every connection, client or leaf, reports: address, age and traffic. */
+export interface ConnectionActivity {
   cid: number;
   ip: string;
   port: number;
@@ -127,7 +127,12 @@ export interface ClientSnapshot {
   outMsgs: number;
   inBytes: number;
   outBytes: number;
+  /** Client: its subscriptions. Leaf: the interest the peer registered. */
   subscriptionCount: number;
+}
+
+/** One client connection. */
+export interface ClientSnapshot extends ConnectionActivity {
   /** The client's `name` from CONNECT. */
   name?: string;
   /** The bound account, once authenticated. */
@@ -152,8 +157,7 @@ export interface PolicySnapshot {
 }
 
 /** One leafnode link, accepted or solicited. */
-export interface LeafSnapshot {
-  cid: number;
+export interface LeafSnapshot extends ConnectionActivity {
   /** The peer's server name (its id when it has none); empty before the handshake. */
   peerName: string;
   peerCluster?: string;
@@ -165,19 +169,8 @@ export interface LeafSnapshot {
   isSpoke: boolean;
   /** The local account the link is bound to, once known. */
   account?: string;
-  ip: string;
-  port: number;
-  start: number;
-  lastActivity: number;
   /** Handshake state (`open` once interest flows). */
   state: string;
-  pendingBytes: number;
-  inMsgs: number;
-  outMsgs: number;
-  inBytes: number;
-  outBytes: number;
-  /** Interest the peer registered on this link. */
-  subscriptionCount: number;
   /** What we accept from the peer (messages in, interest we advertise). */
   importPolicy: PolicySnapshot;
   /** What we send to the peer (messages out, interest the peer may claim). */
@@ -383,17 +376,7 @@ class ServerMonitorView implements MonitorView {
       if (c.isStopped) continue;
       const account = c.account?.accountName;
       out.push({
-        cid: c.cid,
-        ip: c.transport.remoteHost,
-        port: c.transport.remotePort,
-        start: c.startedAt,
-        lastActivity: this.#lastActivity(c),
-        pendingBytes: c.pendingBytes,
-        inMsgs: c.inMsgs,
-        outMsgs: c.outMsgs,
-        inBytes: c.inBytes,
-        outBytes: c.outBytes,
-        subscriptionCount: c.subscriptionCount,
+        ...this.#activityOf(c),
         name: c.clientName,
         account,
         user: c.user,
@@ -438,24 +421,14 @@ class ServerMonitorView implements MonitorView {
       reconnectAttempts = history?.closes ?? 0;
     }
     return {
-      cid: l.cid,
+      ...this.#activityOf(l),
       peerName: l.peerName ?? "",
       peerCluster: l.peerCluster,
       solicited,
       remoteIndex,
       isSpoke: l.role === "spoke",
       account: l.account?.accountName,
-      ip: l.transport.remoteHost,
-      port: l.transport.remotePort,
-      start: l.startedAt,
-      lastActivity: this.#lastActivity(l),
       state: l.state,
-      pendingBytes: l.pendingBytes,
-      inMsgs: l.inMsgs,
-      outMsgs: l.outMsgs,
-      inBytes: l.inBytes,
-      outBytes: l.outBytes,
-      subscriptionCount: l.subscriptionCount,
       importPolicy: policyOf(fromPeer),
       exportPolicy: policyOf(toPeer),
       compression: l.compression,
@@ -626,6 +599,22 @@ class ServerMonitorView implements MonitorView {
   }
 
   /** Moves the activity mark when traffic or subscriptions changed since the last look. */
+  #activityOf(c: Connection): ConnectionActivity {
+    return {
+      cid: c.cid,
+      ip: c.transport.remoteHost,
+      port: c.transport.remotePort,
+      start: c.startedAt,
+      lastActivity: this.#lastActivity(c),
+      pendingBytes: c.pendingBytes,
+      inMsgs: c.inMsgs,
+      outMsgs: c.outMsgs,
+      inBytes: c.inBytes,
+      outBytes: c.outBytes,
+      subscriptionCount: c.subscriptionCount,
+    };
+  }
+
   #lastActivity(c: Connection): number {
     const signature = c.inMsgs + c.outMsgs * 2 + c.subscriptionCount * 3;
     const mark = this.#activity.get(c);
