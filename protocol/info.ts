@@ -20,7 +20,8 @@ export const CANOPY_VERSION = "0.1.0";
 /** Client protocol level: 1 = dynamic reconfiguration (async INFO) supported. */
 export const PROTOCOL_LEVEL = 1;
 
-export interface ServerInfo {
+/** The INFO fields nats-server sends on both its client and leafnode ports. */
+export interface InfoBase {
   server_id: string;
   server_name: string;
   version: string;
@@ -31,11 +32,15 @@ export interface ServerInfo {
   headers: boolean;
   max_payload: number;
   client_id?: number;
-  client_ip?: string;
   auth_required?: boolean;
   tls_required?: boolean;
   tls_verify?: boolean;
   nonce?: string;
+}
+
+/** INFO on the client port. */
+export interface ServerInfo extends InfoBase {
+  client_ip?: string;
   /** Not in nats-server: lets tools tell Canopy apart. */
   canopy_version: string;
 }

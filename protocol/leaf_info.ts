@@ -4,22 +4,13 @@
  *
  * @module
  */
+import type { InfoBase } from "./info.ts";
 import type { SubjectFilterSpec } from "./subject_filter.ts";
 
-export interface LeafInfo {
-  server_id: string;
-  server_name: string;
-  version: string;
-  proto: number;
-  go: string;
-  host: string;
-  port: number;
-  headers: boolean;
+/** INFO on the leafnode port; nats-server always says whether auth is required there. */
+export interface LeafInfo extends InfoBase {
   auth_required: boolean;
-  max_payload: number;
   ip?: string;
-  client_id?: number;
-  nonce?: string;
   cluster?: string;
   import?: SubjectFilterSpec;
   export?: SubjectFilterSpec;
@@ -27,8 +18,6 @@ export interface LeafInfo {
   connect_info?: boolean;
   leafnode_urls?: string[];
   remote_account?: string;
-  tls_required?: boolean;
-  tls_verify?: boolean;
   compression?: string;
 }
 
