@@ -48,7 +48,9 @@ function buildTable(): Int32Array {
  * ```
  */
 export function crc32c(data: Uint8Array, crc = 0): number {
-  if (accelerator !== undefined && data.length >= ACCELERATED_MIN) return accelerator(data, crc);
+  if (accelerator !== undefined && data.length >= ACCELERATED_MIN) {
+    return accelerator(data, crc) >>> 0;
+  }
   return crc32cTable(data, crc);
 }
 
@@ -80,7 +82,7 @@ export function useCrc32cAccelerator(fn: Crc32cFunction | undefined): boolean {
       }
     }
   }
-  accelerator = (data, crc) => fn(data, crc) >>> 0;
+  accelerator = fn;
   return true;
 }
 
