@@ -158,8 +158,9 @@ Deno.test("s2 fuzz - every level round trips random structured data", () => {
   assert.ok(runs >= 40);
 });
 
-Deno.test("s2 fuzz - mutated blocks decode or raise S2Error, within their limit", () => {
-  const seeds = [
+/** Blocks to mutate: every level's output, and one built with every copy form and a repeat. */
+function blockSeeds(): Uint8Array[] {
+  return [
     ...LEVELS.map((level) => encodeBlock(natsText(3000), { level })),
     encodeBlock(jsonText(2000), { level: "best" }),
     buildBlock([
@@ -169,6 +170,10 @@ Deno.test("s2 fuzz - mutated blocks decode or raise S2Error, within their limit"
       { kind: "copy4", offset: 7, length: 9 },
     ]),
   ];
+}
+
+Deno.test("s2 fuzz - mutated blocks decode or raise S2Error, within their limit", () => {
+  const seeds = blockSeeds();
   let errors = 0;
   const runs = fuzz("mutate-block", 500, (rng) => {
     const input = mutate(rng, seeds[rng.below(seeds.length)]);
@@ -227,17 +232,7 @@ Deno.test("s2 fuzz - the WebAssembly and TypeScript encoders write identical blo
 });
 
 Deno.test("s2 fuzz - both decoders give the same bytes or the same error on any input", () => {
-  const seeds = [
-    encodeBlock(natsText(3000), { level: "fast" }),
-    encodeBlock(jsonText(2000), { level: "better" }),
-    encodeBlock(jsonText(2000), { level: "best" }),
-    buildBlock([
-      { kind: "literal", data: natsText(100) },
-      { kind: "copy2", offset: 90, length: 40 },
-      { kind: "repeat", length: 500 },
-      { kind: "copy4", offset: 7, length: 9 },
-    ]),
-  ];
+  const seeds = blockSeeds();
   let errors = 0;
   const runs = fuzz("engines-decode", 500, (rng, i) => {
     const input = i % 4 === 0
